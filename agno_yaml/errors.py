@@ -1,0 +1,94 @@
+"""Every error a user can see, in one place.
+
+Each error renders as one line a person can act on: where (file, line, column, key), what is wrong,
+and how to fix it. The CLI prints ``str(error)`` and exits with ``error.exit_code``; nothing else is
+needed to report it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+EXIT_OK = 0
+EXIT_RUN_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One located problem in a team file: ``FILE:LINE:COL: PATH: message; fix``."""
+
+    file: str
+    line: int
+    col: int
+    path: str  # a JSON path such as "$.members[1].name"; "$" for the whole document
+    message: str
+    fix: str = ""
+
+    def __str__(self) -> str:
+        text = f"{self.file}:{self.line}:{self.col}: {self.path}: {self.message}"
+        return f"{text}; {self.fix}" if self.fix else text
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "col": self.col,
+            "path": self.path,
+            "message": self.message,
+            "fix": self.fix,
+        }
+
+
+class AgnoYamlError(Exception):
+    """Base of every error meant for a person. ``str(e)`` is the whole report."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class ConfigError(AgnoYamlError):
+    """A team file (or another YAML input) has one or more problems; all of them are listed."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class UsageError(AgnoYamlError):
+    """The command line asks for something that cannot be done (bad flag combination, bad id)."""
+
+
+class ToolImportError(AgnoYamlError):
+    """A ``module:function`` tool reference could not be imported or is not callable."""
+
+
+class SessionError(AgnoYamlError):
+    """A session cannot be used as asked: not found, or owned by another user."""
+
+
+class StoreError(AgnoYamlError):
+    """The session store cannot be read or written (lock timeout, unreadable file)."""
+
+    exit_code = EXIT_RUN_FAILED
+
+
+class ModelError(AgnoYamlError):
+    """A model call failed: missing key, authentication, unknown model, retries exhausted."""
+
+    exit_code = EXIT_RUN_FAILED
+
+    def __init__(self, message: str, *, kind: str = "error", retryable: bool = False) -> None:
+        self.kind = kind  # missing_key | auth | not_found | rate_limit | server | timeout | connection | bad_request | error
+        self.retryable = retryable
+        super().__init__(message)
+
+
+class RunFailed(AgnoYamlError):
+    """A run ended without an answer (model error, too many rounds). It is stored as a failed run."""
+
+    exit_code = EXIT_RUN_FAILED
+
+    def __init__(self, message: str, *, run_id: str | None = None, session_id: str | None = None) -> None:
+        self.run_id = run_id
+        self.session_id = session_id
+        super().__init__(message)
