@@ -13,6 +13,8 @@ import socket
 
 import pytest
 
+pytest_plugins = ["fake_openai"]
+
 os.environ["AGNO_YAML_ONLY_LOCAL_MODELS"] = "1"
 # Keys a developer may have exported must not leak into tests.
 for _var in list(os.environ):

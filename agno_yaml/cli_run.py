@@ -1,0 +1,166 @@
+"""What ``agno-run TEAM.yaml MESSAGE`` does around ``Team.run``: pick the user and session, print.
+
+Contract with the terminal: the answer (or, with ``--json``, one JSON object) is the only thing on
+stdout; the session id, who answered, tokens, cost and time go to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from .compile import compile_team
+from .config import load_team
+from .errors import UsageError
+from .store import SessionStore, new_session_id
+from .team import RunOutput, Team
+
+DEFAULT_USER = "default"
+JSON_FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    team_file: str
+    user_id: str | None = None
+    session_id: str | None = None
+    continue_latest: bool = False
+    db_path: str | None = None
+    model_override: str | None = None
+    stream: bool = False
+    as_json: bool = False
+    quiet: bool = False
+
+
+@dataclass(frozen=True)
+class SessionChoice:
+    session_id: str
+    is_new: bool
+    note: str | None = None  # something the user should know about the choice
+
+
+def choose_session(
+    store: SessionStore | None, user_id: str, team_id: str, session_id: str | None, continue_latest: bool
+) -> SessionChoice:
+    """The session a turn goes to: the one named, the user's latest of this team, or a new one."""
+    if session_id is not None:
+        if not session_id.strip():
+            raise UsageError("--session needs a non-empty id; omit it to start a new session")
+        exists = store is not None and store.get_session(session_id, user_id) is not None
+        return SessionChoice(session_id, not exists)
+    if continue_latest:
+        latest = store.latest_session(user_id, team_id) if store is not None else None
+        if latest is not None:
+            return SessionChoice(latest, False)
+        fresh = new_session_id()
+        return SessionChoice(fresh, True, f"no earlier session of user {user_id!r} with this team; starting {fresh}")
+    return SessionChoice(new_session_id(), True)
+
+
+def result_object(out: RunOutput, team: Team, choice: SessionChoice) -> dict[str, Any]:
+    """The documented ``--json`` envelope (see README, "JSON output")."""
+    run = out.run
+    return {
+        "version": JSON_FORMAT_VERSION,
+        "status": run.status,
+        "answer": run.content,
+        "error": run.error,
+        "team_id": team.id,
+        "session_id": run.session_id,
+        "new_session": choice.is_new,
+        "user_id": run.user_id,
+        "run_id": run.run_id,
+        "member": run.answered_by,
+        "usage": out.usage.to_dict() | {"cost": out.usage.cost},
+        "duration_s": round(run.duration, 3),
+    }
+
+
+class _Answer:
+    """Writes streamed text straight through and remembers whether any arrived."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.written = ""
+
+    def write(self, text: str) -> None:
+        self.written += text
+        self.stream.write(text)
+        self.stream.flush()
+
+
+def _footer(out: RunOutput, choice: SessionChoice, team_file: str) -> str:
+    run = out.run
+    usage = out.usage
+    parts = [f"session {run.session_id}", f"user {run.user_id}"]
+    if run.answered_by:
+        parts.append(f"answered by {run.answered_by}")
+    parts.append(f"{usage.total_tokens} tokens ({usage.input_tokens} in, {usage.output_tokens} out)")
+    if usage.cost:
+        parts.append(f"${usage.cost:.6f}")
+    parts.append(f"{run.duration:.2f} s")
+    line = "[" + " · ".join(parts) + "]"
+    if choice.is_new:
+        line += f"\ncontinue with: agno-run {team_file} \"...\" --user {run.user_id} --session {run.session_id}"
+    return line
+
+
+def _one_turn(team: Team, request: RunRequest, message: str, user_id: str, choice: SessionChoice) -> bool:
+    stdout, stderr = sys.stdout, sys.stderr
+    answer = _Answer(stdout)
+    out = team.run(
+        message, user_id=user_id, session_id=choice.session_id, stream=request.stream,
+        on_text=answer.write if request.stream else None,
+    )  # fmt: skip
+    if request.as_json:
+        stdout.write(json.dumps(result_object(out, team, choice), ensure_ascii=False) + "\n")
+    elif out.ok:
+        if not answer.written:
+            stdout.write((out.content or "") + "\n")
+        elif not answer.written.endswith("\n"):
+            stdout.write("\n")
+    stdout.flush()
+    if not out.ok:
+        stderr.write(
+            f"error: the run failed: {out.run.error}\n"
+            f"(your message is saved as failed run {out.run.run_id} in session {choice.session_id})\n"
+        )
+    if not request.quiet:
+        stderr.write(_footer(out, choice, request.team_file) + "\n")
+    return out.ok
+
+
+def _chat(team: Team, request: RunRequest, user_id: str, choice: SessionChoice) -> bool:
+    sys.stderr.write(f"chatting with {team.spec.name} in session {choice.session_id}; /exit or Ctrl-D to leave\n")
+    ok = True
+    while True:
+        try:
+            line = input("you> ").strip()
+        except EOFError:
+            sys.stderr.write("\n")
+            return ok
+        if line in ("/exit", "/quit"):
+            return ok
+        if not line:
+            continue
+        ok = _one_turn(team, request, line, user_id, choice) and ok
+        choice = SessionChoice(choice.session_id, False)
+
+
+def run_turns(request: RunRequest, messages: list[str] | None) -> bool:
+    """Run the given messages (or an interactive chat when None) in one session; True if all succeeded."""
+    spec = load_team(request.team_file)
+    team = compile_team(spec, model_override=request.model_override, db_path=request.db_path)
+    user_id = request.user_id or spec.user_id or DEFAULT_USER
+    choice = choose_session(team.store, user_id, team.id, request.session_id, request.continue_latest)
+    if choice.note and not request.quiet:
+        sys.stderr.write(choice.note + "\n")
+    if messages is None:
+        return _chat(team, request, user_id, choice)
+    ok = True
+    for message in messages:
+        ok = _one_turn(team, request, message, user_id, choice) and ok
+        choice = SessionChoice(choice.session_id, False)
+    return ok

@@ -1,0 +1,108 @@
+"""TeamSpec -> Team: pick each model, import each tool, write each system message, open the store.
+
+This is the only step that imports user code (the ``module:function`` tools), which is why
+``agno-run validate`` stops before it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+
+from .errors import ToolImportError
+from .models import Model, get_model
+from .prompts import delegation_tools, leader_system_message, member_system_message
+from .spec import ModelSpec, TeamSpec
+from .store import SessionStore
+from .team import DEFAULT_MAX_ROUNDS, Agent, Team
+from .tools import ToolDef, import_tool
+
+
+def with_model(spec: TeamSpec, model_id: str) -> TeamSpec:
+    """The same team with every model (leader, members, summaries) replaced by ``model_id``."""
+    model = ModelSpec(id=model_id)
+    members = tuple(dataclasses.replace(m, model=model) for m in spec.members)
+    summary = spec.session_summary_manager
+    if summary is not None:
+        summary = dataclasses.replace(summary, model=model)
+    return dataclasses.replace(spec, model=model, members=members, session_summary_manager=summary)
+
+
+def store_root(spec: TeamSpec, db_path: str | os.PathLike[str] | None = None) -> Path:
+    """Where sessions live: ``--db`` if given, else the file's ``db.path``, relative to the working directory."""
+    return Path(db_path if db_path is not None else spec.db.path).expanduser()
+
+
+class _Models:
+    """One model object per distinct model spec, so a scripted reply list is shared in call order."""
+
+    def __init__(self) -> None:
+        self._made: dict[str, Model] = {}
+
+    def get(self, spec: ModelSpec) -> Model:
+        key = json.dumps(spec.public_dict(), sort_keys=True, default=str) + (spec.api_key or "")
+        if key not in self._made:
+            self._made[key] = get_model(spec)
+        return self._made[key]
+
+
+def _tools(refs: tuple[str, ...], spec: TeamSpec, owner: str) -> dict[str, ToolDef]:
+    search_path = Path(spec.source).parent if spec.source and not spec.source.startswith("<") else None
+    tools: dict[str, ToolDef] = {}
+    for ref in refs:
+        try:
+            tool = import_tool(ref, search_path=search_path)
+        except ToolImportError as exc:
+            raise ToolImportError(f"{spec.source}: {owner} {exc}") from None
+        if tool.name in tools:
+            raise ToolImportError(
+                f"{spec.source}: {owner} lists two tools named {tool.name!r}; remove one of them"
+            )
+        tools[tool.name] = tool
+    return tools
+
+
+def compile_team(
+    spec: TeamSpec,
+    *,
+    model_override: str | None = None,
+    db_path: str | os.PathLike[str] | None = None,
+    store: SessionStore | None | bool = True,
+    max_rounds: int = DEFAULT_MAX_ROUNDS,
+) -> Team:
+    """Build the runtime team. ``store=False`` runs without saving; a SessionStore instance is used as is."""
+    if model_override:
+        spec = with_model(spec, model_override)
+    models = _Models()
+    leader = Agent(
+        name=spec.name,
+        model=models.get(spec.model),
+        system_message=leader_system_message(spec),
+        tools=_tools(spec.tools, spec, "the team's"),
+        add_history_to_context=spec.add_history_to_context,
+        num_history_runs=spec.num_history_runs,
+        num_history_messages=spec.num_history_messages,
+        extra_tool_schemas=delegation_tools(spec),
+    )
+    members = {
+        member.id: Agent(
+            name=member.name,
+            model=models.get(member.model),
+            system_message=member_system_message(member, spec),
+            tools=_tools(member.tools, spec, f"member {member.name!r}"),
+            member_id=member.id,
+            add_history_to_context=member.add_history_to_context,
+            num_history_runs=member.num_history_runs or spec.num_history_runs,
+            num_history_messages=member.num_history_messages,
+        )
+        for member in spec.members
+    }
+    if store is True:
+        session_store: SessionStore | None = SessionStore(store_root(spec, db_path))
+    elif store is False or store is None:
+        session_store = None
+    else:
+        session_store = store
+    return Team(spec, leader, members, session_store, max_rounds=max_rounds)

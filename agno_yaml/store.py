@@ -1,0 +1,485 @@
+"""``SessionStore``: the only code that reads or writes session files.
+
+Layout under the store root (every ``*.json`` is a TinyDB database stock ``tinydb.TinyDB`` opens)::
+
+    sessions/<enc session_id>/session.json       table "session": one document (doc id 1)
+    sessions/<enc session_id>/runs-000000.json   table "runs": the first runs, doc id = run number (1-based)
+    sessions/<enc session_id>/runs-000001.json   ... a new segment every 32 runs or 64 KB
+    sessions/<enc session_id>/.lock              held for every read-modify-write of this session
+    users/<enc user_id>.json                     table "sessions": one document per session of the user
+    users/<enc user_id>.json.lock
+
+Why this shape: TinyDB reads and rewrites a whole file per operation, so the cost of an operation
+is the size of the files it touches. One directory per session keeps a save independent of how
+many sessions exist; splitting runs into bounded segments keeps it independent of how long the
+session is (append = rewrite the small session document + the last segment), and reading recent
+history parses only the last segment(s). Runs are appended once and never rewritten.
+
+Crash order: segments are written before ``session.json``. The segments are the truth for runs;
+``run_count`` and ``last_segment`` in ``session.json`` are hints that the next append repairs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from types import EllipsisType
+from typing import Any, TypeVar
+
+from filelock import FileLock, Timeout
+from tinydb import Query, TinyDB
+from tinydb.table import Document
+
+from agno_yaml.errors import SessionError, StoreError
+from agno_yaml.messages import RunRecord
+from agno_yaml.storage import AtomicJSONStorage, Layout, StorePolicy, encode_id, scrub_run
+
+T = TypeVar("T")
+
+SCHEMA_VERSION = 1
+# A segment is closed at 32 runs or 64 KB, whichever comes first: appending rewrites at most one
+# segment, measured at ~0.3 ms to encode 32 runs of 2 KB. The byte bound keeps that true when
+# runs carry large tool results; a single huge run still gets a segment of its own.
+SEGMENT_RUNS = 32
+SEGMENT_BYTES = 64 * 1024
+
+SESSION_TABLE = "session"
+RUNS_TABLE = "runs"
+USER_TABLE = "sessions"
+SESSION_DOC_ID = 1
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    session_id: str
+    user_id: str
+    team_id: str
+    created_at: float
+    updated_at: float
+    run_count: int
+    summary: dict[str, Any] | None
+    session_state: dict[str, Any]
+    metadata: dict[str, Any]
+    schema_version: int
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> SessionInfo:
+        return cls(
+            session_id=doc["session_id"],
+            user_id=doc["user_id"],
+            team_id=doc.get("team_id", ""),
+            created_at=float(doc.get("created_at", 0.0)),
+            updated_at=float(doc.get("updated_at", 0.0)),
+            run_count=int(doc.get("run_count", 0)),
+            summary=doc.get("summary"),
+            session_state=dict(doc.get("session_state") or {}),
+            metadata=dict(doc.get("metadata") or {}),
+            schema_version=int(doc.get("schema_version", SCHEMA_VERSION)),
+        )
+
+
+def new_session_id() -> str:
+    """``s-YYYYMMDD-HHMMSS-xxxxxx`` (UTC): sorts by creation time, and the random tail makes two
+    sessions started in the same second distinct."""
+    return "s-" + time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
+
+
+def _check_id(value: object, what: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise SessionError(f"{what} must be a non-empty string, got {value!r}")
+    return value
+
+
+def _foreign(session_id: str) -> SessionError:
+    # Never name the owner: that alone would leak who uses which session id.
+    return SessionError(
+        f"session {session_id!r} belongs to another user; "
+        "choose another --session id or omit it to start a new one"
+    )
+
+
+class SessionStore:
+    """Sessions on disk. Every method opens the files it needs and closes them again: no handle
+    outlives a call, so nothing cached (TinyDB's next id, query cache) can go stale when another
+    process writes."""
+
+    def __init__(self, root: str | os.PathLike[str], *, lock_timeout: float = 10.0) -> None:
+        self.root = os.path.abspath(os.fspath(root))
+        self.lock_timeout = lock_timeout
+        self.sessions_dir = os.path.join(self.root, "sessions")
+        self.users_dir = os.path.join(self.root, "users")
+
+    # ---- paths -------------------------------------------------------------------------------
+
+    def session_dir(self, session_id: str) -> str:
+        return os.path.join(self.sessions_dir, encode_id(session_id))
+
+    def user_file(self, user_id: str) -> str:
+        return os.path.join(self.users_dir, encode_id(user_id) + ".json")
+
+    @staticmethod
+    def _session_file(sdir: str) -> str:
+        return os.path.join(sdir, "session.json")
+
+    @staticmethod
+    def segment_file(sdir: str, index: int) -> str:
+        return os.path.join(sdir, f"runs-{index:06d}.json")
+
+    # ---- low level ---------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _locked(self, lock_path: str, what: str) -> Iterator[None]:
+        lock = FileLock(lock_path, timeout=self.lock_timeout)
+        try:
+            lock.acquire()
+        except Timeout as e:
+            raise StoreError(
+                f"{what} is locked by another process: waited {self.lock_timeout:g}s for {lock_path}; "
+                "wait for the other agno-run to finish and try again"
+            ) from e
+        except OSError as e:
+            raise StoreError(f"cannot create lock file {lock_path}: {e.strerror or e}") from e
+        try:
+            yield
+        finally:
+            lock.release()
+
+    @staticmethod
+    def _open(path: str, layout: Layout = "lines") -> TinyDB:
+        return TinyDB(path, storage=AtomicJSONStorage, layout=layout)
+
+    def _read_session_doc(self, sdir: str) -> dict[str, Any] | None:
+        with self._open(self._session_file(sdir), "pretty") as db:
+            doc = db.table(SESSION_TABLE).get(doc_id=SESSION_DOC_ID)
+        return dict(doc) if doc is not None else None
+
+    def _owned_doc(self, session_id: str, user_id: str) -> dict[str, Any] | None:
+        """The session document if it exists and is ``user_id``'s; SessionError if it is someone else's."""
+        _check_id(session_id, "session id")
+        _check_id(user_id, "user id")
+        sdir = self.session_dir(session_id)
+        if not os.path.isdir(sdir):
+            return None
+        doc = self._read_session_doc(sdir)
+        if doc is None:
+            return None
+        if doc.get("user_id") != user_id or doc.get("session_id") != session_id:
+            raise _foreign(session_id)
+        return doc
+
+    def _last_segment(self, sdir: str, hint: int) -> int:
+        """The index of the newest segment, from the hint in session.json, repaired by probing
+        (a crash between writing a segment and session.json leaves the hint one behind)."""
+        index = max(0, hint)
+        while index > 0 and not os.path.exists(self.segment_file(sdir, index)):
+            index -= 1
+        while os.path.exists(self.segment_file(sdir, index + 1)):
+            index += 1
+        return index
+
+    def _read_segment(self, sdir: str, index: int) -> list[Document]:
+        with self._open(self.segment_file(sdir, index)) as db:
+            docs = db.table(RUNS_TABLE).all()
+        docs.sort(key=lambda d: d.doc_id)
+        return docs
+
+    def _write_runs(self, sdir: str, session: dict[str, Any], docs: list[dict[str, Any]]) -> tuple[int, int]:
+        """Append ``docs`` after the last stored run; returns (run count, last segment index)."""
+        index = self._last_segment(sdir, int(session.get("last_segment", 0)))
+        max_runs = int(session.get("segment_runs", SEGMENT_RUNS))
+        max_bytes = int(session.get("segment_bytes", SEGMENT_BYTES))
+        pending = list(docs)
+        last_id: int | None = None
+        while True:
+            path = self.segment_file(sdir, index)
+            with self._open(path) as db:
+                table = db.table(RUNS_TABLE)
+                ids = [d.doc_id for d in table.all()]  # parsed once; the insert below reuses it
+                if ids:
+                    last_id = max(ids)
+                elif last_id is None:
+                    last_id = (
+                        max((d.doc_id for d in self._read_segment(sdir, index - 1)), default=0)
+                        if index
+                        else 0
+                    )
+                if not pending:
+                    return last_id, index
+                size = os.path.getsize(path) if ids else 0
+                batch: list[Document] = []
+                while (
+                    pending and len(ids) + len(batch) < max_runs and (size < max_bytes or not (ids or batch))
+                ):
+                    doc = pending.pop(0)
+                    size += len(repr(doc))  # a cheap stand-in for the encoded size; only the bound matters
+                    batch.append(Document(doc, doc_id=last_id + len(batch) + 1))
+                if batch:
+                    table.insert_multiple(batch)
+                    last_id += len(batch)
+            if not pending:
+                return last_id, index
+            index += 1
+
+    def _clear_leftovers(self, sdir: str) -> None:
+        """Files in a session directory that has no session.json belong to nobody (a delete or a
+        first save that was killed half way): remove them so a new owner never inherits runs."""
+        for entry in os.scandir(sdir):
+            if entry.name.startswith(("runs-", ".tmp-")) and entry.name.endswith(".json"):
+                os.unlink(entry.path)
+
+    def _index_add(self, user_id: str, session_id: str, team_id: str, created_at: float) -> None:
+        path = self.user_file(user_id)
+        os.makedirs(self.users_dir, exist_ok=True)
+        with (
+            self._locked(path + ".lock", f"the session index of user {user_id!r}"),
+            self._open(path, "pretty") as db,
+        ):
+            table = db.table(USER_TABLE)
+            q = Query()
+            if not table.contains((q.session_id == session_id) & (q.user_id == user_id)):
+                table.insert(
+                    {
+                        "session_id": session_id,
+                        "user_id": user_id,
+                        "team_id": team_id,
+                        "created_at": created_at,
+                        "schema_version": SCHEMA_VERSION,
+                    }
+                )
+
+    def _index_remove(self, user_id: str, session_id: str) -> None:
+        path = self.user_file(user_id)
+        if not os.path.exists(path):
+            return
+        with (
+            self._locked(path + ".lock", f"the session index of user {user_id!r}"),
+            self._open(path, "pretty") as db,
+        ):
+            q = Query()
+            db.table(USER_TABLE).remove((q.session_id == session_id) & (q.user_id == user_id))
+
+    @staticmethod
+    def _stored_run(run: RunRecord, session_id: str, user_id: str, policy: StorePolicy) -> dict[str, Any]:
+        doc = scrub_run(run.to_dict(), policy)
+        # The stored copy names the session and owner it is stored under, whatever the caller set:
+        # readers check user_id on every run they return.
+        doc["session_id"] = session_id
+        doc["user_id"] = user_id
+        doc["schema_version"] = SCHEMA_VERSION
+        return doc
+
+    # ---- public API --------------------------------------------------------------------------
+
+    def get_session(self, session_id: str, user_id: str) -> SessionInfo | None:
+        doc = self._guard(lambda: self._owned_doc(session_id, user_id), session_id)
+        return SessionInfo.from_doc(doc) if doc is not None else None
+
+    def append_runs(
+        self,
+        session_id: str,
+        user_id: str,
+        team_id: str,
+        runs: Sequence[RunRecord],
+        *,
+        policy: StorePolicy = StorePolicy(),  # noqa: B008 - frozen, so sharing the default is safe
+        summary: dict[str, Any] | None = None,
+        session_state: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> SessionInfo:
+        """Append ``runs`` in order (creating the session, owned by ``user_id``, on first use).
+        ``summary``/``session_state``/``metadata`` replace the stored values when given."""
+        _check_id(session_id, "session id")
+        _check_id(user_id, "user id")
+        # Encode before taking the lock: the lock is held only for file work.
+        docs = [self._stored_run(r, session_id, user_id, policy) for r in runs]
+        sdir = self.session_dir(session_id)
+
+        def work() -> SessionInfo:
+            os.makedirs(sdir, exist_ok=True)
+            with self._locked(os.path.join(sdir, ".lock"), f"session {session_id!r}"):
+                path = self._session_file(sdir)
+                with self._open(path, "pretty") as db:
+                    table = db.table(SESSION_TABLE)
+                    found = table.get(doc_id=SESSION_DOC_ID)
+                    now = time.time()
+                    if found is None:
+                        self._clear_leftovers(sdir)
+                        # Index first: a session that exists is always listed; an index entry
+                        # without a session is skipped by readers.
+                        self._index_add(user_id, session_id, team_id, now)
+                        doc: dict[str, Any] = {
+                            "session_id": session_id,
+                            "user_id": user_id,
+                            "team_id": team_id,
+                            "created_at": now,
+                            "updated_at": now,
+                            "summary": None,
+                            "session_state": {},
+                            "metadata": {},
+                            "schema_version": SCHEMA_VERSION,
+                            "run_count": 0,
+                            "last_segment": 0,
+                            "segment_runs": SEGMENT_RUNS,
+                            "segment_bytes": SEGMENT_BYTES,
+                        }
+                    else:
+                        doc = dict(found)
+                        if doc.get("user_id") != user_id or doc.get("session_id") != session_id:
+                            raise _foreign(session_id)
+                    count, last = self._write_runs(sdir, doc, docs)
+                    fields: dict[str, Any] = {"updated_at": now, "run_count": count, "last_segment": last}
+                    if summary is not None:
+                        fields["summary"] = summary
+                    if session_state is not None:
+                        fields["session_state"] = session_state
+                    if metadata is not None:
+                        fields["metadata"] = metadata
+                    doc.update(fields)
+                    if found is None:
+                        table.insert(Document(doc, doc_id=SESSION_DOC_ID))
+                    else:
+                        table.update(fields, doc_ids=[SESSION_DOC_ID])
+                    return SessionInfo.from_doc(doc)
+
+        return self._guard(work, session_id)
+
+    def iter_runs_newest_first(self, session_id: str, user_id: str) -> Iterator[RunRecord]:
+        """Runs from the newest back, parsing one segment at a time and only when the caller gets
+        that far. Ownership is checked now, not on the first ``next()``."""
+        doc = self._guard(lambda: self._owned_doc(session_id, user_id), session_id)
+        if doc is None:
+            return iter(())
+        sdir = self.session_dir(session_id)
+        last = self._last_segment(sdir, int(doc.get("last_segment", 0)))
+        return self._iter_back(sdir, last, session_id, user_id)
+
+    def _iter_back(self, sdir: str, last: int, session_id: str, user_id: str) -> Iterator[RunRecord]:
+        for index in range(last, -1, -1):
+            for doc in reversed(self._guard(lambda i=index: self._read_segment(sdir, i), session_id)):
+                # Reads take no lock; if the session was deleted and re-created by someone else
+                # meanwhile, its runs carry another owner: never hand them out.
+                if doc.get("user_id") != user_id:
+                    raise _foreign(session_id)
+                yield RunRecord.from_dict(doc)
+
+    def runs(self, session_id: str, user_id: str) -> list[RunRecord]:
+        out = list(self.iter_runs_newest_first(session_id, user_id))
+        out.reverse()
+        return out
+
+    def update_session(
+        self,
+        session_id: str,
+        user_id: str,
+        *,
+        summary: dict[str, Any] | None | EllipsisType = ...,
+        session_state: dict[str, Any] | EllipsisType = ...,
+        metadata: dict[str, Any] | EllipsisType = ...,
+    ) -> SessionInfo:
+        """Replace the given fields (``...`` leaves one unchanged; ``summary=None`` clears it)."""
+        _check_id(session_id, "session id")
+        _check_id(user_id, "user id")
+        sdir = self.session_dir(session_id)
+
+        def work() -> SessionInfo:
+            if not os.path.isdir(sdir):
+                raise SessionError(f"session {session_id!r} not found for user {user_id!r}")
+            lock = os.path.join(sdir, ".lock")
+            with (
+                self._locked(lock, f"session {session_id!r}"),
+                self._open(self._session_file(sdir), "pretty") as db,
+            ):
+                table = db.table(SESSION_TABLE)
+                found = table.get(doc_id=SESSION_DOC_ID)
+                if found is None:
+                    raise SessionError(f"session {session_id!r} not found for user {user_id!r}")
+                if found.get("user_id") != user_id or found.get("session_id") != session_id:
+                    raise _foreign(session_id)
+                fields: dict[str, Any] = {"updated_at": time.time()}
+                if summary is not ...:
+                    fields["summary"] = summary
+                if session_state is not ...:
+                    fields["session_state"] = dict(session_state or {})
+                if metadata is not ...:
+                    fields["metadata"] = dict(metadata or {})
+                table.update(fields, doc_ids=[SESSION_DOC_ID])
+                return SessionInfo.from_doc({**found, **fields})
+
+        return self._guard(work, session_id)
+
+    def list_sessions(self, user_id: str | None = None, team_id: str | None = None) -> list[SessionInfo]:
+        """Newest updated first. With a user, only that user's index and sessions are read."""
+
+        def work() -> list[SessionInfo]:
+            if user_id is not None:
+                _check_id(user_id, "user id")
+                with self._open(self.user_file(user_id), "pretty") as db:
+                    entries = db.table(USER_TABLE).all()
+                ids = list(dict.fromkeys(e["session_id"] for e in entries if e.get("user_id") == user_id))
+                dirs = [self.session_dir(s) for s in ids]
+            elif os.path.isdir(self.sessions_dir):
+                dirs = [e.path for e in os.scandir(self.sessions_dir) if e.is_dir()]
+            else:
+                dirs = []
+            found: list[SessionInfo] = []
+            for sdir in dirs:
+                if not os.path.isdir(sdir):
+                    continue
+                doc = self._read_session_doc(sdir)
+                # The index is only a pointer: the session document decides who owns what.
+                if doc is None or (user_id is not None and doc.get("user_id") != user_id):
+                    continue
+                if team_id is not None and doc.get("team_id") != team_id:
+                    continue
+                found.append(SessionInfo.from_doc(doc))
+            found.sort(key=lambda s: (-s.updated_at, s.session_id))
+            return found
+
+        return self._guard(work, None)
+
+    def latest_session(self, user_id: str, team_id: str | None = None) -> str | None:
+        found = self.list_sessions(_check_id(user_id, "user id"), team_id)
+        return found[0].session_id if found else None
+
+    def delete_session(self, session_id: str, user_id: str) -> None:
+        """Remove the session's data. The directory and its ``.lock`` stay: deleting a lock file
+        another process may be waiting on would let a third process lock a fresh file and both
+        would think they hold the lock."""
+        _check_id(session_id, "session id")
+        _check_id(user_id, "user id")
+        sdir = self.session_dir(session_id)
+
+        def work() -> None:
+            if not os.path.isdir(sdir):
+                raise SessionError(f"session {session_id!r} not found for user {user_id!r}")
+            with self._locked(os.path.join(sdir, ".lock"), f"session {session_id!r}"):
+                doc = self._read_session_doc(sdir)
+                if doc is None:
+                    raise SessionError(f"session {session_id!r} not found for user {user_id!r}")
+                if doc.get("user_id") != user_id or doc.get("session_id") != session_id:
+                    raise _foreign(session_id)
+                # session.json first: from that instant the session does not exist for anyone,
+                # and whatever a crash leaves behind is cleared by the next first save.
+                os.unlink(self._session_file(sdir))
+                self._clear_leftovers(sdir)
+                self._index_remove(user_id, session_id)
+
+        self._guard(work, session_id)
+
+    # ---- errors ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _guard(fn: Callable[[], T], session_id: str | None) -> T:
+        """Turn filesystem failures into one-line StoreErrors; our own errors pass through."""
+        try:
+            return fn()
+        except (SessionError, StoreError):
+            raise
+        except OSError as e:
+            where = f" for session {session_id!r}" if session_id is not None else ""
+            target = e.filename or "the session store"
+            raise StoreError(f"cannot access {target}{where}: {e.strerror or e}") from e

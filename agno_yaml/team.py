@@ -1,0 +1,330 @@
+"""The run loop: one user message in, one answer out, every step recorded.
+
+A run builds the leader's context (system message, history, the new message), calls the model,
+carries out the tool calls it asks for (delegating to members, Python tools), and repeats until the
+model answers or the round limit is hit. Modes follow Agno's Team: coordinate (the leader writes the
+final answer), route (the member's answer is the answer, recorded as the leader's final message),
+broadcast (one task to every member). Whatever happens, the run is saved: a failure is stored as a
+failed run with the user's message and the error.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ModelError
+from .history import history_messages
+from .messages import Message, RunRecord, ToolCall, ToolExecution, Usage, new_id
+from .models import Model, OnText
+from .prompts import DELEGATE_ALL, DELEGATE_ONE
+from .spec import TeamSpec
+from .store import SessionStore, StorePolicy
+from .tools import ToolArgumentError, ToolDef, call_tool
+
+DEFAULT_MAX_ROUNDS = 10
+OnEvent = Callable[[str, dict[str, Any]], None]
+
+
+@dataclass
+class Agent:
+    """A model with what it is told and what it may call: the leader or one member."""
+
+    name: str
+    model: Model
+    system_message: str
+    tools: dict[str, ToolDef] = field(default_factory=dict)
+    member_id: str | None = None  # None for the leader
+    add_history_to_context: bool = False
+    num_history_runs: int | None = 3
+    num_history_messages: int | None = None
+    extra_tool_schemas: list[dict[str, Any]] = field(default_factory=list)  # tools the loop itself implements
+
+    def tool_schemas(self) -> list[dict[str, Any]]:
+        return [*self.extra_tool_schemas, *(t.to_openai() for t in self.tools.values())]
+
+
+@dataclass
+class RunOutput:
+    """What a run produced. ``run`` is the live leader run: nothing scrubbed, history included."""
+
+    run: RunRecord
+    member_runs: list[RunRecord]
+
+    @property
+    def content(self) -> str | None:
+        return self.run.content
+
+    @property
+    def status(self) -> str:
+        return self.run.status
+
+    @property
+    def ok(self) -> bool:
+        return self.run.status == "completed"
+
+    @property
+    def usage(self) -> Usage:
+        """Tokens and cost of the whole turn: the leader and every member."""
+        total = self.run.usage
+        for member_run in self.member_runs:
+            total = total + member_run.usage
+        return total
+
+
+class _RoundLimit(Exception):
+    pass
+
+
+class _ToolError(Exception):
+    """A tool call the model got wrong; its text goes back to the model as the tool result."""
+
+
+@dataclass
+class _Turn:
+    session_id: str
+    user_id: str
+    message: str
+    stream: bool
+    on_text: OnText | None
+    on_event: OnEvent
+    past_runs: Iterable[RunRecord]  # the session's stored runs, newest first, read only when iterated
+    member_runs: list[RunRecord] = field(default_factory=list)
+
+
+def _ignore_event(kind: str, data: dict[str, Any]) -> None:
+    return None
+
+
+class Team:
+    """A compiled team. ``run`` is the whole public behaviour; ``compile_team`` builds one."""
+
+    def __init__(
+        self,
+        spec: TeamSpec,
+        leader: Agent,
+        members: dict[str, Agent],
+        store: SessionStore | None,
+        *,
+        max_rounds: int = DEFAULT_MAX_ROUNDS,
+    ) -> None:
+        self.spec = spec
+        self.leader = leader
+        self.members = members
+        self.store = store
+        self.max_rounds = max_rounds
+        self.policy = StorePolicy(
+            store_tool_results=spec.store_tool_results,
+            store_history_messages=spec.store_history_messages,
+            store_media=spec.store_media,
+        )
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
+
+    def run(
+        self,
+        message: str,
+        *,
+        user_id: str,
+        session_id: str,
+        stream: bool = False,
+        on_text: OnText | None = None,
+        on_event: OnEvent | None = None,
+    ) -> RunOutput:
+        """Run one turn of ``session_id`` for ``user_id`` and save it (completed or failed)."""
+        exists = self.store.get_session(session_id, user_id) if self.store else None  # refuses other users
+        past: Iterable[RunRecord] = ()
+        if exists is not None and self.store is not None:
+            past = _StoredRuns(self.store, session_id, user_id)
+        turn = _Turn(session_id, user_id, message, stream, on_text, on_event or _ignore_event, past)
+        run = RunRecord(new_id(), session_id, user_id, message, model=self.leader.model.name)
+        started = time.perf_counter()
+        try:
+            self._run_agent(self.leader, run, turn, message)
+        except KeyboardInterrupt:
+            self._fail(run, "cancelled", "cancelled by the user")
+            self._save(run, turn, started)
+            raise
+        except (ModelError, _RoundLimit) as exc:
+            self._fail(run, "error", str(exc))
+        except Exception as exc:  # a bug or an unexpected library error: keep the user's message anyway
+            self._fail(run, "error", f"{type(exc).__name__}: {exc}")
+            self._save(run, turn, started)
+            raise
+        self._save(run, turn, started)
+        return RunOutput(run, turn.member_runs)
+
+    @staticmethod
+    def _fail(run: RunRecord, status: str, error: str) -> None:
+        run.status = status  # type: ignore[assignment]
+        run.error = error
+        run.content = None
+
+    def _save(self, run: RunRecord, turn: _Turn, started: float) -> None:
+        run.duration = time.perf_counter() - started
+        if self.store is not None:
+            self.store.append_runs(turn.session_id, turn.user_id, self.spec.id, [run, *turn.member_runs], policy=self.policy)
+
+    # -- the model loop ---------------------------------------------------------------------------
+
+    def _context(self, agent: Agent, turn: _Turn, user_text: str) -> list[Message]:
+        messages = [Message("system", agent.system_message)] if agent.system_message else []
+        if agent.add_history_to_context:
+            messages += history_messages(
+                iter(turn.past_runs),
+                num_runs=agent.num_history_runs,
+                num_messages=agent.num_history_messages,
+                member=agent.member_id,
+            )
+        messages.append(Message("user", user_text))
+        return messages
+
+    def _run_agent(self, agent: Agent, run: RunRecord, turn: _Turn, user_text: str) -> None:
+        messages = self._context(agent, turn, user_text)
+        run.messages = messages
+        is_leader = agent.member_id is None
+        # The user sees the leader's words, and in route mode the member's, which are the answer.
+        streams = turn.stream and (is_leader or self.spec.mode == "route")
+        schemas = agent.tool_schemas()
+        for _ in range(self.max_rounds):
+            completion = agent.model.complete(messages, schemas or None, stream=streams, on_text=turn.on_text)
+            run.usage = run.usage + completion.usage
+            reply = completion.message
+            messages.append(reply)
+            if not reply.tool_calls:
+                run.content = reply.content or ""
+                return
+            answers: list[tuple[str, str]] = []  # (member id, answer) of successful delegations
+            for call in reply.tool_calls:
+                result = self._execute(agent, call, run, turn, answers)
+                messages.append(Message("tool", result, tool_call_id=call.id, name=call.name))
+            if is_leader and self.spec.mode == "route" and answers:
+                self._finish_route(run, reply, answers, turn)
+                return
+        raise _RoundLimit(
+            f"stopped after {self.max_rounds} model rounds without a final answer; "
+            "the model kept calling tools (check the instructions, or the tools' results)"
+        )
+
+    @staticmethod
+    def _finish_route(run: RunRecord, reply: Message, answers: list[tuple[str, str]], turn: _Turn) -> None:
+        """Return the member's answer as written, and record it as the leader's final message.
+
+        Agno leaves the answer only inside a tool message, so history and summaries miss it.
+        """
+        parts = [reply.content] if reply.content else []
+        parts += [answer for _, answer in answers]
+        run.content = "\n\n".join(parts)
+        run.answered_by = ",".join(dict.fromkeys(member for member, _ in answers))
+        run.messages.append(Message("assistant", run.content))
+
+    def _execute(
+        self, agent: Agent, call: ToolCall, run: RunRecord, turn: _Turn, answers: list[tuple[str, str]]
+    ) -> str:
+        execution = ToolExecution(call.id, call.name, call.arguments)
+        started = time.perf_counter()
+        turn.on_event("tool_call", {"agent": agent.name, "tool": call.name, "arguments": call.arguments})
+        try:
+            if agent.member_id is None and call.name == DELEGATE_ONE and self.members:
+                result = self._delegate_one(call, run, turn, execution, answers)
+            elif agent.member_id is None and call.name == DELEGATE_ALL and self.members:
+                result = self._delegate_all(call, run, turn, execution)
+            elif call.name in agent.tools:
+                result = call_tool(agent.tools[call.name], call.arguments)
+            else:
+                names = [s["function"]["name"] for s in agent.tool_schemas()]
+                raise _ToolError(
+                    f"there is no tool named {call.name!r}; "
+                    + (f"call one of: {', '.join(names)}" if names else "no tools are available, answer directly")
+                )
+            execution.result = result
+        except (_ToolError, ToolArgumentError) as exc:
+            execution.error = str(exc)
+            result = f"Error: {exc}"
+        except ModelError:
+            raise
+        except Exception as exc:  # the tool's own failure is reported to the model, which may recover
+            execution.error = f"{type(exc).__name__}: {exc}"
+            result = f"Error: the tool {call.name} raised {type(exc).__name__}: {exc}"
+        execution.duration = time.perf_counter() - started
+        run.tool_calls.append(execution)
+        return result
+
+    # -- delegation -------------------------------------------------------------------------------
+
+    def _arguments(self, call: ToolCall, required: tuple[str, ...]) -> dict[str, Any]:
+        try:
+            args = json.loads(call.arguments or "{}")
+        except json.JSONDecodeError as exc:
+            raise _ToolError(f"the arguments are not valid JSON ({exc.msg}); send a JSON object with {', '.join(required)}") from None
+        if not isinstance(args, dict):
+            raise _ToolError(f"the arguments must be a JSON object with {', '.join(required)}")
+        missing = [name for name in required if not isinstance(args.get(name), str) or not args.get(name)]
+        if missing:
+            raise _ToolError(f"missing or empty argument(s): {', '.join(missing)}")
+        return args
+
+    def _roster(self) -> str:
+        return ", ".join(f"{member_id} ({agent.name})" for member_id, agent in self.members.items())
+
+    def _delegate_one(
+        self, call: ToolCall, run: RunRecord, turn: _Turn, execution: ToolExecution, answers: list[tuple[str, str]]
+    ) -> str:
+        args = self._arguments(call, ("member_id", "task"))
+        member_id = args["member_id"]
+        agent = self.members.get(member_id)
+        if agent is None:
+            raise _ToolError(f"no member has the id {member_id!r}; choose one of: {self._roster()}")
+        member_run = self._run_member(agent, args["task"], run, turn)
+        execution.child_run_ids.append(member_run.run_id)
+        if member_run.status != "completed":
+            raise _ToolError(f"member {member_id} failed: {member_run.error}")
+        answer = (member_run.content or "").strip() or "The member gave no answer."
+        answers.append((member_id, answer))
+        return answer
+
+    def _delegate_all(self, call: ToolCall, run: RunRecord, turn: _Turn, execution: ToolExecution) -> str:
+        task = self._arguments(call, ("task",))["task"]
+        parts = []
+        for agent in self.members.values():
+            member_run = self._run_member(agent, task, run, turn)
+            execution.child_run_ids.append(member_run.run_id)
+            if member_run.status == "completed":
+                parts.append(f"{agent.name}: {(member_run.content or '').strip() or 'No answer.'}")
+            else:
+                parts.append(f"{agent.name}: Error - {member_run.error}")
+        return "\n\n".join(parts)
+
+    def _run_member(self, agent: Agent, task: str, parent: RunRecord, turn: _Turn) -> RunRecord:
+        text = task if self.spec.determine_input_for_members else turn.message
+        member_run = RunRecord(
+            new_id(), turn.session_id, turn.user_id, text, parent_run_id=parent.run_id,
+            member=agent.member_id, model=agent.model.name,
+        )  # fmt: skip
+        turn.on_event("delegate", {"member": agent.member_id, "name": agent.name, "task": text})
+        started = time.perf_counter()
+        try:
+            self._run_agent(agent, member_run, turn, text)
+        except (ModelError, _RoundLimit) as exc:
+            self._fail(member_run, "error", str(exc))
+        member_run.duration = time.perf_counter() - started
+        turn.member_runs.append(member_run)
+        turn.on_event("member_done", {"member": agent.member_id, "status": member_run.status})
+        return member_run
+
+
+@dataclass
+class _StoredRuns:
+    """A session's stored runs, newest first; iterating reads the store only as far back as consumed."""
+
+    store: SessionStore
+    session_id: str
+    user_id: str
+
+    def __iter__(self) -> Iterator[RunRecord]:
+        return self.store.iter_runs_newest_first(self.session_id, self.user_id)
