@@ -141,19 +141,34 @@ def run_command(
 @cli.command()
 @click.argument("files", nargs=-1, required=True, metavar="FILE...")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report instead of lines.")
-def validate(files: tuple[str, ...], as_json: bool) -> None:
-    """Check team files against the schema. Never imports tool code, so untrusted files are safe."""
-    from .config import check_team_file
+@click.option("--strict-env", is_flag=True, help="Treat an unset ${VAR} as an error (by default it is a note).")
+def validate(files: tuple[str, ...], as_json: bool, strict_env: bool) -> None:
+    """Check team files against the schema. Never imports tool code, so untrusted files are safe.
+
+    A ${VAR} that is unset here is only noted: the file can be checked without its secrets.
+    """
+    from .config import check_team_file, is_unset_env_problem
 
     report = []
     failed = False
     for path in files:
-        problems = check_team_file(path)
+        found = check_team_file(path)
+        notes = [] if strict_env else [p for p in found if is_unset_env_problem(p)]
+        problems = [p for p in found if p not in notes]
         failed = failed or bool(problems)
-        report.append({"file": path, "ok": not problems, "problems": [p.to_dict() for p in problems]})
+        report.append(
+            {
+                "file": path,
+                "ok": not problems,
+                "problems": [p.to_dict() for p in problems],
+                "notes": [p.to_dict() for p in notes],
+            }
+        )
         if not as_json:
             for problem in problems:
-                click.echo(str(problem), err=True)
+                _err(str(problem))
+            for note in notes:
+                _err(f"{note.file}:{note.line}:{note.col}: note: {note.message}; it must be set to run the team")
             if not problems:
                 click.echo(f"{path}: ok")
     if as_json:

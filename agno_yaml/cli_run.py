@@ -11,7 +11,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from .compile import compile_team
+from .compile import compile_team, settings_not_acted_on
 from .config import load_team
 from .errors import UsageError
 from .store import SessionStore, new_session_id
@@ -153,6 +153,9 @@ def run_turns(request: RunRequest, messages: list[str] | None) -> bool:
     """Run the given messages (or an interactive chat when None) in one session; True if all succeeded."""
     spec = load_team(request.team_file)
     team = compile_team(spec, model_override=request.model_override, db_path=request.db_path)
+    if not request.quiet:
+        for key in settings_not_acted_on(spec):
+            sys.stderr.write(f"{spec.source}: note: {key} is not supported yet and is ignored\n")
     user_id = request.user_id or spec.user_id or DEFAULT_USER
     choice = choose_session(team.store, user_id, team.id, request.session_id, request.continue_latest)
     if choice.note and not request.quiet:

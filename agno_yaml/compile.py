@@ -35,6 +35,20 @@ def store_root(spec: TeamSpec, db_path: str | os.PathLike[str] | None = None) ->
     return Path(db_path if db_path is not None else spec.db.path).expanduser()
 
 
+def settings_not_acted_on(spec: TeamSpec) -> list[str]:
+    """Keys the file sets that this version validates but does not act on yet, so the CLI can say so."""
+    found = [
+        key
+        for key in ("read_chat_history", "read_tool_call_history", "search_session_history", "enable_session_summaries")
+        if getattr(spec, key)
+    ]
+    if spec.session_state:
+        found.append("session_state")
+    for member in spec.members:
+        found += [f"members[{member.id}].{key}" for key in ("read_chat_history", "read_tool_call_history") if getattr(member, key)]
+    return found
+
+
 class _Models:
     """One model object per distinct model spec, so a scripted reply list is shared in call order."""
 

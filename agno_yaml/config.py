@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from copy import deepcopy
 from functools import lru_cache
@@ -70,6 +71,17 @@ def check_team_file(path: str | os.PathLike[str], env: Mapping[str, str] | None 
     ``env`` replaces ``os.environ`` for ``${VAR}`` references.
     """
     return _analyse(path, env)[1]
+
+
+_UNSET_ENV = re.compile(r"environment variable \w+ is not set")
+
+
+def is_unset_env_problem(problem: Problem) -> bool:
+    """The problem is only that a ``${VAR}`` is unset here: a fact about this machine, not the file.
+
+    `agno-run validate` reports these as notes, so CI can check a file without holding its secrets.
+    """
+    return _UNSET_ENV.match(problem.message) is not None
 
 
 def load_team(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> TeamSpec:

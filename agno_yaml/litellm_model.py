@@ -311,7 +311,7 @@ class LiteLLMModel:
         if missing:
             names = " and ".join(missing)
             raise ModelError(
-                f"model {spec.id}: no API key found: set {names} in the environment "
+                f"model {spec.id}: no API key: set {names} in the environment "
                 f"(or api_key: in the model mapping), or run offline with --model echo",
                 kind="missing_key",
             )
@@ -405,14 +405,12 @@ class LiteLLMModel:
         spec = self.spec
         head = f"model {spec.id}:"
         status = f"HTTP {failure.status}" if failure.status else "no status"
-        tries = f"{attempts} attempt{'s' if attempts != 1 else ''}"
         where = _safe_url(spec.api_base or env_api_base(spec.id)) or "the provider"
         key_source = "the api_key in the model mapping" if spec.api_key else key_var(spec.id)
-        cut = (
-            f" after {delivered} characters of streamed text (not retried, it was already shown)"
-            if delivered
-            else ""
-        )
+        if delivered:  # a retry would show the same text twice
+            after = f"after {delivered} characters had been streamed (not retried: they were already shown)"
+        else:
+            after = f"after {attempts} attempt{'s' if attempts != 1 else ''}"
         kind = failure.kind
         if kind == "missing_key":
             return (
@@ -421,6 +419,11 @@ class LiteLLMModel:
             )
         if kind == "auth":
             return f"{head} the API key was rejected ({status}: {failure.detail}); check {key_source}"
+        if kind == "not_found" and "llm provider not provided" in failure.detail.lower():
+            return (
+                f"{head} litellm cannot tell which provider serves this model; write the model string as "
+                f"provider/model (e.g. openai/gpt-4o-mini, anthropic/claude-sonnet-4-5, ollama/llama3.1)"
+            )
         if kind == "not_found":
             return (
                 f"{head} model not found ({status}: {failure.detail}); check the litellm model string "
@@ -428,28 +431,28 @@ class LiteLLMModel:
             )
         if kind == "rate_limit":
             return (
-                f"{head} rate limited ({status}: {failure.detail}) after {tries}{cut}; wait and retry, or raise num_retries: "
-                f"in the model mapping (now {self.num_retries})"
+                f"{head} rate limited ({status}: {failure.detail}) {after}; wait and retry, or raise "
+                f"num_retries: in the model mapping (now {self.num_retries})"
             )
         if kind == "server":
             return (
-                f"{head} server error ({status}: {failure.detail}) after {tries}{cut}; retry later, or raise "
+                f"{head} server error ({status}: {failure.detail}) {after}; retry later, or raise "
                 f"num_retries: in the model mapping (now {self.num_retries})"
             )
         if kind == "timeout":
             return (
-                f"{head} no answer within the {self.timeout:g} s timeout after {tries}{cut}; raise timeout: "
-                f"or num_retries: in the model mapping (now {self.timeout:g} s, {self.num_retries} retries), "
+                f"{head} no answer within the {self.timeout:g} s timeout {after}; raise timeout: or "
+                f"num_retries: in the model mapping (now {self.timeout:g} s, {self.num_retries} retries), "
                 f"and check that {where} is reachable"
             )
         if kind == "connection":
             return (
-                f"{head} cannot connect to {where} after {tries} (last: {failure.detail}){cut}; check that "
+                f"{head} cannot connect to {where} {after} (last: {failure.detail}); check that "
                 f"api_base is right and the server is running and reachable"
             )
         if kind == "bad_request":
             return f"{head} the provider rejected the request ({status}): {failure.detail}"
-        return f"{head} call failed ({failure.detail}){cut}"
+        return f"{head} call failed {after}: {failure.detail}"
 
 
 __all__ = ["LiteLLMModel", "env_api_base", "is_loopback_url", "key_var", "load_litellm"]

@@ -191,3 +191,26 @@ def test_fast_commands_never_import_litellm(tmp_path: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+
+
+def test_validate_notes_unset_variables_unless_strict(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CI_ONLY_KEY", raising=False)
+    team = tmp_path / "t.yaml"
+    team.write_text("model:\n  id: openai/gpt-5-mini\n  api_key: ${CI_ONLY_KEY}\n")
+    lenient = agno("validate", str(team))
+    assert lenient.exit_code == 0
+    assert lenient.stdout == f"{team}: ok\n"
+    assert lenient.stderr == (
+        f"{team}:3:12: note: environment variable CI_ONLY_KEY is not set; it must be set to run the team\n"
+    )
+    strict = agno("validate", "--strict-env", str(team))
+    assert strict.exit_code == 2
+    assert strict.stderr.startswith(f"{team}:3:12: $.model.api_key: environment variable CI_ONLY_KEY is not set")
+
+
+def test_settings_not_acted_on_yet_are_announced(db: str) -> None:
+    team = str(ROOT / "teams" / "session-summary.yaml")
+    result = agno(team, "hi", "--model", "echo", "--db", db)
+    assert result.exit_code == 0
+    assert f"{team}: note: enable_session_summaries is not supported yet and is ignored\n" in result.stderr
+    assert "note:" not in agno(team, "hi", "--model", "echo", "--db", db, "-q").stderr

@@ -387,10 +387,23 @@ def test_api_key_never_in_messages(fake_openai: FakeOpenAI) -> None:
 
 
 def test_importing_the_module_does_not_import_litellm() -> None:
-    code = "import sys, agno_yaml.litellm_model, agno_yaml.models; print('litellm' in sys.modules)"
+    # Also: the local-only guard refuses before litellm is imported (the key is set, so no key check).
+    code = """
+import os, sys
+import agno_yaml.litellm_model as lm, agno_yaml.models
+from agno_yaml.errors import ModelError
+from agno_yaml.messages import Message
+from agno_yaml.spec import ModelSpec
+print("litellm" in sys.modules)
+os.environ.update(AGNO_YAML_ONLY_LOCAL_MODELS="1", OPENAI_API_KEY="sk-x")
+try:
+    lm.LiteLLMModel(ModelSpec("openai/gpt-4o-mini")).complete([Message("user", "hi")])
+except ModelError as e:
+    print(e.kind, "litellm" in sys.modules)
+"""
     repo = Path(__file__).resolve().parents[1]  # `python -c` puts the working directory on sys.path
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=repo)
-    assert out.stdout.strip() == "False"
+    assert out.stdout.split() == ["False", "refused", "False"]
 
 
 @pytest.mark.slow
