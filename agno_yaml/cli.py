@@ -83,13 +83,40 @@ def _err(text: str) -> None:
 @cli.command("run", epilog=RUN_EPILOG, hidden=True)
 @click.argument("team_file", metavar="TEAM.yaml", type=click.Path(dir_okay=False))
 @click.argument("message", required=False)
-@click.option("-u", "--user", "user_id", metavar="USER", help="Who is talking (default: the file's user_id, else 'default').")
+@click.option(
+    "-u",
+    "--user",
+    "user_id",
+    metavar="USER",
+    help="Who is talking (default: the file's user_id, else 'default').",
+)
 @click.option("-s", "--session", "session_id", metavar="ID", help="Continue (or start) this session.")
-@click.option("-c", "--continue", "continue_", is_flag=True, help="Continue your latest session of this team.")
-@click.option("--db", "db_path", metavar="PATH", help="Session store directory (default: the file's db.path, else .agno).")
-@click.option("--model", "model_override", metavar="MODEL", help="Replace every model of the team, e.g. echo or ollama/llama3.2.")
-@click.option("--stream/--no-stream", default=None, help="Print the answer as it arrives (default: when stdout is a terminal).")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (answer, session, usage, status) instead of the answer.")
+@click.option(
+    "-c", "--continue", "continue_", is_flag=True, help="Continue your latest session of this team."
+)
+@click.option(
+    "--db",
+    "db_path",
+    metavar="PATH",
+    help="Session store directory (default: the file's db.path, else .agno).",
+)
+@click.option(
+    "--model",
+    "model_override",
+    metavar="MODEL",
+    help="Replace every model of the team, e.g. echo or ollama/llama3.2.",
+)
+@click.option(
+    "--stream/--no-stream",
+    default=None,
+    help="Print the answer as it arrives (default: when stdout is a terminal).",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print one JSON object (answer, session, usage, status) instead of the answer.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing on stderr but errors.")
 def run_command(
     team_file: str,
@@ -141,7 +168,9 @@ def run_command(
 @cli.command()
 @click.argument("files", nargs=-1, required=True, metavar="FILE...")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON report instead of lines.")
-@click.option("--strict-env", is_flag=True, help="Treat an unset ${VAR} as an error (by default it is a note).")
+@click.option(
+    "--strict-env", is_flag=True, help="Treat an unset ${VAR} as an error (by default it is a note)."
+)
 def validate(files: tuple[str, ...], as_json: bool, strict_env: bool) -> None:
     """Check team files against the schema. Never imports tool code, so untrusted files are safe.
 
@@ -168,7 +197,9 @@ def validate(files: tuple[str, ...], as_json: bool, strict_env: bool) -> None:
             for problem in problems:
                 _err(str(problem))
             for note in notes:
-                _err(f"{note.file}:{note.line}:{note.col}: note: {note.message}; it must be set to run the team")
+                _err(
+                    f"{note.file}:{note.line}:{note.col}: note: {note.message}; it must be set to run the team"
+                )
             if not problems:
                 click.echo(f"{path}: ok")
     if as_json:
@@ -187,7 +218,9 @@ def schema() -> None:
 
 @cli.command()
 @click.argument("team_file", metavar="TEAM.yaml", type=click.Path(dir_okay=False))
-@click.option("--model", "model_override", metavar="MODEL", help="Show the team as it runs with this model everywhere.")
+@click.option(
+    "--model", "model_override", metavar="MODEL", help="Show the team as it runs with this model everywhere."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of YAML.")
 def inspect(team_file: str, model_override: str | None, as_json: bool) -> None:
     """Show the effective team: every default, member ids, each model's tools and system message."""

@@ -55,7 +55,9 @@ def choose_session(
         if latest is not None:
             return SessionChoice(latest, False)
         fresh = new_session_id()
-        return SessionChoice(fresh, True, f"no earlier session of user {user_id!r} with this team; starting {fresh}")
+        return SessionChoice(
+            fresh, True, f"no earlier session of user {user_id!r} with this team; starting {fresh}"
+        )
     return SessionChoice(new_session_id(), True)
 
 
@@ -103,7 +105,7 @@ def _footer(out: RunOutput, choice: SessionChoice, team_file: str) -> str:
     parts.append(f"{run.duration:.2f} s")
     line = "[" + " · ".join(parts) + "]"
     if choice.is_new:
-        line += f"\ncontinue with: agno-run {team_file} \"...\" --user {run.user_id} --session {run.session_id}"
+        line += f'\ncontinue with: agno-run {team_file} "..." --user {run.user_id} --session {run.session_id}'
     return line
 
 
@@ -133,7 +135,9 @@ def _one_turn(team: Team, request: RunRequest, message: str, user_id: str, choic
 
 
 def _chat(team: Team, request: RunRequest, user_id: str, choice: SessionChoice) -> bool:
-    sys.stderr.write(f"chatting with {team.spec.name} in session {choice.session_id}; /exit or Ctrl-D to leave\n")
+    sys.stderr.write(
+        f"chatting with {team.spec.name} in session {choice.session_id}; /exit or Ctrl-D to leave\n"
+    )
     ok = True
     while True:
         try:

@@ -39,13 +39,22 @@ def settings_not_acted_on(spec: TeamSpec) -> list[str]:
     """Keys the file sets that this version validates but does not act on yet, so the CLI can say so."""
     found = [
         key
-        for key in ("read_chat_history", "read_tool_call_history", "search_session_history", "enable_session_summaries")
+        for key in (
+            "read_chat_history",
+            "read_tool_call_history",
+            "search_session_history",
+            "enable_session_summaries",
+        )
         if getattr(spec, key)
     ]
     if spec.session_state:
         found.append("session_state")
     for member in spec.members:
-        found += [f"members[{member.id}].{key}" for key in ("read_chat_history", "read_tool_call_history") if getattr(member, key)]
+        found += [
+            f"members[{member.id}].{key}"
+            for key in ("read_chat_history", "read_tool_call_history")
+            if getattr(member, key)
+        ]
     return found
 
 

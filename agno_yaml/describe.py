@@ -45,7 +45,9 @@ def _agent_view(agent: Agent) -> dict[str, Any]:
     return view
 
 
-def describe_team(spec: TeamSpec, *, model_override: str | None = None, db_path: str | None = None) -> dict[str, Any]:
+def describe_team(
+    spec: TeamSpec, *, model_override: str | None = None, db_path: str | None = None
+) -> dict[str, Any]:
     team = compile_team(spec, model_override=model_override, store=False)
     effective = _plain(team.spec)
     source = effective.pop("source")

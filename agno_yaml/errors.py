@@ -78,7 +78,7 @@ class ModelError(AgnoYamlError):
     exit_code = EXIT_RUN_FAILED
 
     def __init__(self, message: str, *, kind: str = "error", retryable: bool = False) -> None:
-        self.kind = kind  # missing_key | auth | not_found | rate_limit | server | timeout | connection | bad_request | error
+        self.kind = kind  # missing_key | refused | auth | not_found | rate_limit | server | timeout | connection | bad_request | error
         self.retryable = retryable
         super().__init__(message)
 

@@ -73,5 +73,9 @@ def history_messages(
                     break
         window = _drop_orphans(collected[-num_messages:]) if collected else []
     else:
-        window = [m for run in select_runs(runs_newest_first, num_runs=num_runs, member=member) for m in _replayable(run)]
+        window = [
+            m
+            for run in select_runs(runs_newest_first, num_runs=num_runs, member=member)
+            for m in _replayable(run)
+        ]
     return [m.as_history() for m in window]

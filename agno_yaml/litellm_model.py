@@ -16,123 +16,30 @@ Choices, and why (numbers in shared/notes/deps-measured.md, section 1):
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import random
 import re
-import threading
 import time
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlparse
 
 from .errors import ModelError
 from .messages import Completion, Message, ToolCall, Usage
+from .providers import (
+    ONLY_LOCAL_ENV,
+    env_api_base,
+    is_loopback_url,
+    key_var,
+    load_litellm,
+    provider_of,
+    safe_url,
+)
 from .spec import DEFAULT_NUM_RETRIES, DEFAULT_TIMEOUT_S, ModelSpec
 from .streaming import StreamState
 
 OnText = Callable[[str], None]
-
-ONLY_LOCAL_ENV = "AGNO_YAML_ONLY_LOCAL_MODELS"
-
-# Set before the first import of litellm; setdefault so a user can still opt back in.
-_PREAMBLE = {
-    "LITELLM_LOCAL_MODEL_COST_MAP": "True",  # no price-list download at import
-    "LITELLM_MODE": "PRODUCTION",  # no .env loading at import
-    "LITELLM_LOG": "ERROR",  # no WARNING lines on stderr
-    "HF_HUB_OFFLINE": "1",  # no 23 s tokenizer download attempts for huggingface/ models
-}
-
-_litellm: Any = None
-_import_lock = threading.Lock()
 _UNPRICED: set[str] = set()  # models litellm has no price for: skip the failing lookup next time
-
-# Environment variables that name a provider's key when it is not simply PROVIDER_API_KEY.
-_KEY_VARS = {
-    "gemini": "GEMINI_API_KEY",
-    "vertex_ai": "GOOGLE_APPLICATION_CREDENTIALS",
-    "bedrock": "AWS_ACCESS_KEY_ID",
-    "together_ai": "TOGETHERAI_API_KEY",
-    "huggingface": "HF_TOKEN",
-    "azure": "AZURE_API_KEY",
-}
-
-
-def load_litellm() -> Any:
-    """Import litellm once, quietly. Thread-safe: members may call models from several threads."""
-    global _litellm
-    if _litellm is None:
-        with _import_lock:
-            if _litellm is None:
-                for key, value in _PREAMBLE.items():
-                    os.environ.setdefault(key, value)
-                import litellm
-
-                litellm.suppress_debug_info = True  # else "Give Feedback / Get Help" goes to stdout
-                _warm_up(litellm)
-                _litellm = litellm
-    return _litellm
-
-
-def _warm_up(litellm: Any) -> None:
-    """Build litellm's response classes once, with warnings off.
-
-    pydantic completes these models lazily, at the first response, and warns (a UserWarning about a
-    ``ReadOnly`` TypedDict item in litellm's types) while doing so: users would see it on stderr, and
-    under ``-W error`` (our test suite) it becomes an exception inside litellm's stream handler.
-    """
-    from litellm.types.utils import Delta, Message, ModelResponse, ModelResponseStream
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for cls in (Message, Delta, ModelResponse, ModelResponseStream):
-            cls()
-
-
-def provider_of(model_id: str) -> str:
-    """The provider prefix of a litellm model string; bare names are OpenAI's, as litellm assumes."""
-    return model_id.split("/", 1)[0].lower() if "/" in model_id else "openai"
-
-
-def key_var(model_id: str) -> str:
-    """The environment variable that conventionally holds the provider's key."""
-    provider = provider_of(model_id)
-    return _KEY_VARS.get(provider, f"{provider.upper()}_API_KEY")
-
-
-def env_api_base(model_id: str) -> str | None:
-    """The base URL litellm would take from the environment, in litellm's order of preference."""
-    provider = provider_of(model_id).upper()
-    names = (
-        ["OPENAI_BASE_URL", "OPENAI_API_BASE"]
-        if provider == "OPENAI"
-        else [f"{provider}_API_BASE", f"{provider}_BASE_URL"]
-    )
-    return next((os.environ[n] for n in names if os.environ.get(n)), None)
-
-
-def is_loopback_url(url: str | None) -> bool:
-    if not url:
-        return False
-    host = urlparse(url if "//" in url else f"//{url}").hostname
-    if host is None:
-        return False
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _safe_url(url: str | None) -> str | None:
-    """A URL fit for a message: any user:password@ part removed."""
-    if not url or "@" not in url:
-        return url
-    parts = urlparse(url)
-    return parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]).geturl()
 
 
 def _arguments(text: str | None) -> str:
@@ -322,7 +229,7 @@ class LiteLLMModel:
             return
         base = self.spec.api_base or env_api_base(self.spec.id)
         if not is_loopback_url(base):
-            where = f"api_base {_safe_url(base)}" if base else "the provider's public endpoint (no api_base)"
+            where = f"api_base {safe_url(base)}" if base else "the provider's public endpoint (no api_base)"
             raise ModelError(
                 f"model {self.spec.id}: refused to call {where}: {ONLY_LOCAL_ENV}=1 allows only loopback "
                 f"endpoints (127.0.0.1, localhost, ::1); set api_base: to a local server or use --model echo",
@@ -405,7 +312,7 @@ class LiteLLMModel:
         spec = self.spec
         head = f"model {spec.id}:"
         status = f"HTTP {failure.status}" if failure.status else "no status"
-        where = _safe_url(spec.api_base or env_api_base(spec.id)) or "the provider"
+        where = safe_url(spec.api_base or env_api_base(spec.id)) or "the provider"
         key_source = "the api_key in the model mapping" if spec.api_key else key_var(spec.id)
         if delivered:  # a retry would show the same text twice
             after = f"after {delivered} characters had been streamed (not retried: they were already shown)"
@@ -455,4 +362,12 @@ class LiteLLMModel:
         return f"{head} call failed {after}: {failure.detail}"
 
 
-__all__ = ["LiteLLMModel", "env_api_base", "is_loopback_url", "key_var", "load_litellm"]
+__all__ = [
+    "ONLY_LOCAL_ENV",
+    "LiteLLMModel",
+    "env_api_base",
+    "is_loopback_url",
+    "key_var",
+    "load_litellm",
+    "provider_of",
+]

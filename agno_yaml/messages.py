@@ -33,7 +33,11 @@ class ToolCall:
     arguments: str = "{}"
 
     def to_openai(self) -> dict[str, Any]:
-        return {"id": self.id, "type": "function", "function": {"name": self.name, "arguments": self.arguments}}
+        return {
+            "id": self.id,
+            "type": "function",
+            "function": {"name": self.name, "arguments": self.arguments},
+        }
 
     @classmethod
     def from_openai(cls, data: dict[str, Any]) -> ToolCall:

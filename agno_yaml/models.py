@@ -76,7 +76,9 @@ class EchoModel:
     ) -> Completion:
         reply = self._reply(list(messages), _tool_names(tools))
         _emit(reply, stream, on_text)
-        return Completion(reply, _usage_for(messages, reply), self.name, "tool_calls" if reply.tool_calls else "stop")
+        return Completion(
+            reply, _usage_for(messages, reply), self.name, "tool_calls" if reply.tool_calls else "stop"
+        )
 
     def _reply(self, messages: list[Message], tools: dict[str, dict[str, Any]]) -> Message:
         current = next((m for m in reversed(messages) if m.role == "user" and not m.from_history), None)
@@ -90,14 +92,22 @@ class EchoModel:
             return Message("assistant", "\n".join(answers) or "(no answer)")
         task = text if not earlier else f'{text} (earlier in this session: "{earlier[-1]}")'
         if "delegate_task_to_members" in tools:
-            return Message("assistant", None, [ToolCall("echo_call_1", "delegate_task_to_members", json.dumps({"task": task}))])
+            return Message(
+                "assistant",
+                None,
+                [ToolCall("echo_call_1", "delegate_task_to_members", json.dumps({"task": task}))],
+            )
         delegate = tools.get("delegate_task_to_member")
         if delegate is not None:
             ids = delegate["parameters"]["properties"]["member_id"].get("enum") or []
             if ids:
                 args = {"member_id": ids[0], "task": task}
-                return Message("assistant", None, [ToolCall("echo_call_1", "delegate_task_to_member", json.dumps(args))])
-        seen = f" [{len(earlier)} earlier turn{'s' if len(earlier) != 1 else ''} in context]" if earlier else ""
+                return Message(
+                    "assistant", None, [ToolCall("echo_call_1", "delegate_task_to_member", json.dumps(args))]
+                )
+        seen = (
+            f" [{len(earlier)} earlier turn{'s' if len(earlier) != 1 else ''} in context]" if earlier else ""
+        )
         return Message("assistant", f"{text}{seen}")
 
 
@@ -131,7 +141,9 @@ class ScriptedModel:
         self._next += 1
         reply = self._parse(raw, self._next)
         _emit(reply, stream, on_text)
-        return Completion(reply, _usage_for(messages, reply), self.name, "tool_calls" if reply.tool_calls else "stop")
+        return Completion(
+            reply, _usage_for(messages, reply), self.name, "tool_calls" if reply.tool_calls else "stop"
+        )
 
     @staticmethod
     def _parse(raw: Any, number: int) -> Message:

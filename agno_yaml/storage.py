@@ -1,5 +1,6 @@
-"""The on-disk form of sessions: safe file names, the scrubbed stored copy of a run, and a
-TinyDB ``Storage`` that never leaves a half-written file behind.
+"""The on-disk form of sessions: safe file names, the scrubbed stored copy of a run, a TinyDB
+``Storage`` that never leaves a half-written file behind, and the open/lock primitives every
+store file goes through (shared by ``store``, ``segments`` and ``user_index``).
 
 TinyDB's own ``JSONStorage`` rewrites the file in place (seek, write, truncate): a kill in the
 middle leaves a corrupt file, measured at 3 of 255 kills (deps-measured.md section 2). This
@@ -17,9 +18,11 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from tinydb import TinyDB
 from tinydb.storages import Storage
 
 from agno_yaml.errors import StoreError
@@ -27,6 +30,7 @@ from agno_yaml.errors import StoreError
 Layout = Literal["pretty", "lines"]
 Tables = dict[str, dict[str, Any]]
 
+SCHEMA_VERSION = 1  # written into every stored document, so a later format can tell old ones apart
 MEDIA_KEYS = ("images", "audio", "audios", "videos", "files")
 
 _KEEP = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_@+.")
@@ -227,3 +231,31 @@ class AtomicJSONStorage(Storage):
 
     def close(self) -> None:
         self._data = None
+
+
+def open_db(path: str, layout: Layout = "lines") -> TinyDB:
+    """A TinyDB on ``path`` through ``AtomicJSONStorage``; use it as a context manager so it closes."""
+    return TinyDB(path, storage=AtomicJSONStorage, layout=layout)
+
+
+@contextlib.contextmanager
+def locked(lock_path: str, what: str, timeout: float) -> Iterator[None]:
+    """Hold the file lock ``lock_path``; a timeout or an unusable lock file becomes a StoreError
+    that names ``what`` is locked, so the user knows which other run to wait for."""
+    # Imported here: filelock pulls in asyncio (~35 ms), which read-only commands never need.
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(lock_path, timeout=timeout)
+    try:
+        lock.acquire()
+    except Timeout as e:
+        raise StoreError(
+            f"{what} is locked by another process: waited {timeout:g}s for {lock_path}; "
+            "wait for the other agno-run to finish and try again"
+        ) from e
+    except OSError as e:
+        raise StoreError(f"cannot create lock file {lock_path}: {e.strerror or e}") from e
+    try:
+        yield
+    finally:
+        lock.release()

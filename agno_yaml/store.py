@@ -9,6 +9,9 @@ Layout under the store root (every ``*.json`` is a TinyDB database stock ``tinyd
     users/<enc user_id>.json                     table "sessions": one document per session of the user
     users/<enc user_id>.json.lock
 
+Segments live in ``segments``, the per-user index in ``user_index``; this module owns the session
+document, ownership checks, locking order and the public API.
+
 Why this shape: TinyDB reads and rewrites a whole file per operation, so the cost of an operation
 is the size of the files it touches. One directory per session keeps a save independent of how
 many sessions exist; splitting runs into bounded segments keeps it independent of how long the
@@ -21,7 +24,6 @@ Crash order: segments are written before ``session.json``. The segments are the 
 
 from __future__ import annotations
 
-import contextlib
 import os
 import secrets
 import time
@@ -30,26 +32,29 @@ from dataclasses import dataclass
 from types import EllipsisType
 from typing import Any, TypeVar
 
-from filelock import FileLock, Timeout
-from tinydb import Query, TinyDB
 from tinydb.table import Document
 
 from agno_yaml.errors import SessionError, StoreError
 from agno_yaml.messages import RunRecord
-from agno_yaml.storage import AtomicJSONStorage, Layout, StorePolicy, encode_id, scrub_run
+
+# Re-exported (the ``X as X`` form) so ``from agno_yaml.store import ...`` keeps working for every
+# name that used to be defined or imported here before segments and the user index moved out.
+from agno_yaml.segments import RUNS_TABLE as RUNS_TABLE
+from agno_yaml.segments import SEGMENT_BYTES as SEGMENT_BYTES
+from agno_yaml.segments import SEGMENT_RUNS as SEGMENT_RUNS
+from agno_yaml.segments import last_segment, read_segment, segment_file, write_runs
+from agno_yaml.storage import SCHEMA_VERSION as SCHEMA_VERSION
+from agno_yaml.storage import AtomicJSONStorage as AtomicJSONStorage
+from agno_yaml.storage import Layout as Layout
+from agno_yaml.storage import StorePolicy as StorePolicy
+from agno_yaml.storage import encode_id as encode_id
+from agno_yaml.storage import locked, open_db, scrub_run
+from agno_yaml.user_index import USER_TABLE as USER_TABLE
+from agno_yaml.user_index import index_add, index_remove, indexed_session_ids, user_file
 
 T = TypeVar("T")
 
-SCHEMA_VERSION = 1
-# A segment is closed at 32 runs or 64 KB, whichever comes first: appending rewrites at most one
-# segment, measured at ~0.3 ms to encode 32 runs of 2 KB. The byte bound keeps that true when
-# runs carry large tool results; a single huge run still gets a segment of its own.
-SEGMENT_RUNS = 32
-SEGMENT_BYTES = 64 * 1024
-
 SESSION_TABLE = "session"
-RUNS_TABLE = "runs"
-USER_TABLE = "sessions"
 SESSION_DOC_ID = 1
 
 
@@ -119,7 +124,7 @@ class SessionStore:
         return os.path.join(self.sessions_dir, encode_id(session_id))
 
     def user_file(self, user_id: str) -> str:
-        return os.path.join(self.users_dir, encode_id(user_id) + ".json")
+        return user_file(self.users_dir, user_id)
 
     @staticmethod
     def _session_file(sdir: str) -> str:
@@ -127,33 +132,12 @@ class SessionStore:
 
     @staticmethod
     def segment_file(sdir: str, index: int) -> str:
-        return os.path.join(sdir, f"runs-{index:06d}.json")
+        return segment_file(sdir, index)
 
     # ---- low level ---------------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def _locked(self, lock_path: str, what: str) -> Iterator[None]:
-        lock = FileLock(lock_path, timeout=self.lock_timeout)
-        try:
-            lock.acquire()
-        except Timeout as e:
-            raise StoreError(
-                f"{what} is locked by another process: waited {self.lock_timeout:g}s for {lock_path}; "
-                "wait for the other agno-run to finish and try again"
-            ) from e
-        except OSError as e:
-            raise StoreError(f"cannot create lock file {lock_path}: {e.strerror or e}") from e
-        try:
-            yield
-        finally:
-            lock.release()
-
-    @staticmethod
-    def _open(path: str, layout: Layout = "lines") -> TinyDB:
-        return TinyDB(path, storage=AtomicJSONStorage, layout=layout)
-
     def _read_session_doc(self, sdir: str) -> dict[str, Any] | None:
-        with self._open(self._session_file(sdir), "pretty") as db:
+        with open_db(self._session_file(sdir), "pretty") as db:
             doc = db.table(SESSION_TABLE).get(doc_id=SESSION_DOC_ID)
         return dict(doc) if doc is not None else None
 
@@ -171,96 +155,12 @@ class SessionStore:
             raise _foreign(session_id)
         return doc
 
-    def _last_segment(self, sdir: str, hint: int) -> int:
-        """The index of the newest segment, from the hint in session.json, repaired by probing
-        (a crash between writing a segment and session.json leaves the hint one behind)."""
-        index = max(0, hint)
-        while index > 0 and not os.path.exists(self.segment_file(sdir, index)):
-            index -= 1
-        while os.path.exists(self.segment_file(sdir, index + 1)):
-            index += 1
-        return index
-
-    def _read_segment(self, sdir: str, index: int) -> list[Document]:
-        with self._open(self.segment_file(sdir, index)) as db:
-            docs = db.table(RUNS_TABLE).all()
-        docs.sort(key=lambda d: d.doc_id)
-        return docs
-
-    def _write_runs(self, sdir: str, session: dict[str, Any], docs: list[dict[str, Any]]) -> tuple[int, int]:
-        """Append ``docs`` after the last stored run; returns (run count, last segment index)."""
-        index = self._last_segment(sdir, int(session.get("last_segment", 0)))
-        max_runs = int(session.get("segment_runs", SEGMENT_RUNS))
-        max_bytes = int(session.get("segment_bytes", SEGMENT_BYTES))
-        pending = list(docs)
-        last_id: int | None = None
-        while True:
-            path = self.segment_file(sdir, index)
-            with self._open(path) as db:
-                table = db.table(RUNS_TABLE)
-                ids = [d.doc_id for d in table.all()]  # parsed once; the insert below reuses it
-                if ids:
-                    last_id = max(ids)
-                elif last_id is None:
-                    last_id = (
-                        max((d.doc_id for d in self._read_segment(sdir, index - 1)), default=0)
-                        if index
-                        else 0
-                    )
-                if not pending:
-                    return last_id, index
-                size = os.path.getsize(path) if ids else 0
-                batch: list[Document] = []
-                while (
-                    pending and len(ids) + len(batch) < max_runs and (size < max_bytes or not (ids or batch))
-                ):
-                    doc = pending.pop(0)
-                    size += len(repr(doc))  # a cheap stand-in for the encoded size; only the bound matters
-                    batch.append(Document(doc, doc_id=last_id + len(batch) + 1))
-                if batch:
-                    table.insert_multiple(batch)
-                    last_id += len(batch)
-            if not pending:
-                return last_id, index
-            index += 1
-
     def _clear_leftovers(self, sdir: str) -> None:
         """Files in a session directory that has no session.json belong to nobody (a delete or a
         first save that was killed half way): remove them so a new owner never inherits runs."""
         for entry in os.scandir(sdir):
             if entry.name.startswith(("runs-", ".tmp-")) and entry.name.endswith(".json"):
                 os.unlink(entry.path)
-
-    def _index_add(self, user_id: str, session_id: str, team_id: str, created_at: float) -> None:
-        path = self.user_file(user_id)
-        os.makedirs(self.users_dir, exist_ok=True)
-        with (
-            self._locked(path + ".lock", f"the session index of user {user_id!r}"),
-            self._open(path, "pretty") as db,
-        ):
-            table = db.table(USER_TABLE)
-            q = Query()
-            if not table.contains((q.session_id == session_id) & (q.user_id == user_id)):
-                table.insert(
-                    {
-                        "session_id": session_id,
-                        "user_id": user_id,
-                        "team_id": team_id,
-                        "created_at": created_at,
-                        "schema_version": SCHEMA_VERSION,
-                    }
-                )
-
-    def _index_remove(self, user_id: str, session_id: str) -> None:
-        path = self.user_file(user_id)
-        if not os.path.exists(path):
-            return
-        with (
-            self._locked(path + ".lock", f"the session index of user {user_id!r}"),
-            self._open(path, "pretty") as db,
-        ):
-            q = Query()
-            db.table(USER_TABLE).remove((q.session_id == session_id) & (q.user_id == user_id))
 
     @staticmethod
     def _stored_run(run: RunRecord, session_id: str, user_id: str, policy: StorePolicy) -> dict[str, Any]:
@@ -300,9 +200,9 @@ class SessionStore:
 
         def work() -> SessionInfo:
             os.makedirs(sdir, exist_ok=True)
-            with self._locked(os.path.join(sdir, ".lock"), f"session {session_id!r}"):
+            with locked(os.path.join(sdir, ".lock"), f"session {session_id!r}", self.lock_timeout):
                 path = self._session_file(sdir)
-                with self._open(path, "pretty") as db:
+                with open_db(path, "pretty") as db:
                     table = db.table(SESSION_TABLE)
                     found = table.get(doc_id=SESSION_DOC_ID)
                     now = time.time()
@@ -310,7 +210,14 @@ class SessionStore:
                         self._clear_leftovers(sdir)
                         # Index first: a session that exists is always listed; an index entry
                         # without a session is skipped by readers.
-                        self._index_add(user_id, session_id, team_id, now)
+                        index_add(
+                            self.user_file(user_id),
+                            user_id,
+                            session_id,
+                            team_id,
+                            now,
+                            lock_timeout=self.lock_timeout,
+                        )
                         doc: dict[str, Any] = {
                             "session_id": session_id,
                             "user_id": user_id,
@@ -330,7 +237,7 @@ class SessionStore:
                         doc = dict(found)
                         if doc.get("user_id") != user_id or doc.get("session_id") != session_id:
                             raise _foreign(session_id)
-                    count, last = self._write_runs(sdir, doc, docs)
+                    count, last = write_runs(sdir, doc, docs)
                     fields: dict[str, Any] = {"updated_at": now, "run_count": count, "last_segment": last}
                     if summary is not None:
                         fields["summary"] = summary
@@ -354,12 +261,12 @@ class SessionStore:
         if doc is None:
             return iter(())
         sdir = self.session_dir(session_id)
-        last = self._last_segment(sdir, int(doc.get("last_segment", 0)))
+        last = last_segment(sdir, int(doc.get("last_segment", 0)))
         return self._iter_back(sdir, last, session_id, user_id)
 
     def _iter_back(self, sdir: str, last: int, session_id: str, user_id: str) -> Iterator[RunRecord]:
         for index in range(last, -1, -1):
-            for doc in reversed(self._guard(lambda i=index: self._read_segment(sdir, i), session_id)):
+            for doc in reversed(self._guard(lambda i=index: read_segment(sdir, i), session_id)):
                 # Reads take no lock; if the session was deleted and re-created by someone else
                 # meanwhile, its runs carry another owner: never hand them out.
                 if doc.get("user_id") != user_id:
@@ -390,8 +297,8 @@ class SessionStore:
                 raise SessionError(f"session {session_id!r} not found for user {user_id!r}")
             lock = os.path.join(sdir, ".lock")
             with (
-                self._locked(lock, f"session {session_id!r}"),
-                self._open(self._session_file(sdir), "pretty") as db,
+                locked(lock, f"session {session_id!r}", self.lock_timeout),
+                open_db(self._session_file(sdir), "pretty") as db,
             ):
                 table = db.table(SESSION_TABLE)
                 found = table.get(doc_id=SESSION_DOC_ID)
@@ -417,9 +324,7 @@ class SessionStore:
         def work() -> list[SessionInfo]:
             if user_id is not None:
                 _check_id(user_id, "user id")
-                with self._open(self.user_file(user_id), "pretty") as db:
-                    entries = db.table(USER_TABLE).all()
-                ids = list(dict.fromkeys(e["session_id"] for e in entries if e.get("user_id") == user_id))
+                ids = indexed_session_ids(self.user_file(user_id), user_id)
                 dirs = [self.session_dir(s) for s in ids]
             elif os.path.isdir(self.sessions_dir):
                 dirs = [e.path for e in os.scandir(self.sessions_dir) if e.is_dir()]
@@ -456,7 +361,7 @@ class SessionStore:
         def work() -> None:
             if not os.path.isdir(sdir):
                 raise SessionError(f"session {session_id!r} not found for user {user_id!r}")
-            with self._locked(os.path.join(sdir, ".lock"), f"session {session_id!r}"):
+            with locked(os.path.join(sdir, ".lock"), f"session {session_id!r}", self.lock_timeout):
                 doc = self._read_session_doc(sdir)
                 if doc is None:
                     raise SessionError(f"session {session_id!r} not found for user {user_id!r}")
@@ -466,7 +371,7 @@ class SessionStore:
                 # and whatever a crash leaves behind is cleared by the next first save.
                 os.unlink(self._session_file(sdir))
                 self._clear_leftovers(sdir)
-                self._index_remove(user_id, session_id)
+                index_remove(self.user_file(user_id), user_id, session_id, lock_timeout=self.lock_timeout)
 
         self._guard(work, session_id)
 

@@ -168,7 +168,9 @@ class Team:
     def _save(self, run: RunRecord, turn: _Turn, started: float) -> None:
         run.duration = time.perf_counter() - started
         if self.store is not None:
-            self.store.append_runs(turn.session_id, turn.user_id, self.spec.id, [run, *turn.member_runs], policy=self.policy)
+            self.store.append_runs(
+                turn.session_id, turn.user_id, self.spec.id, [run, *turn.member_runs], policy=self.policy
+            )
 
     # -- the model loop ---------------------------------------------------------------------------
 
@@ -240,7 +242,11 @@ class Team:
                 names = [s["function"]["name"] for s in agent.tool_schemas()]
                 raise _ToolError(
                     f"there is no tool named {call.name!r}; "
-                    + (f"call one of: {', '.join(names)}" if names else "no tools are available, answer directly")
+                    + (
+                        f"call one of: {', '.join(names)}"
+                        if names
+                        else "no tools are available, answer directly"
+                    )
                 )
             execution.result = result
         except (_ToolError, ToolArgumentError) as exc:
@@ -261,7 +267,9 @@ class Team:
         try:
             args = json.loads(call.arguments or "{}")
         except json.JSONDecodeError as exc:
-            raise _ToolError(f"the arguments are not valid JSON ({exc.msg}); send a JSON object with {', '.join(required)}") from None
+            raise _ToolError(
+                f"the arguments are not valid JSON ({exc.msg}); send a JSON object with {', '.join(required)}"
+            ) from None
         if not isinstance(args, dict):
             raise _ToolError(f"the arguments must be a JSON object with {', '.join(required)}")
         missing = [name for name in required if not isinstance(args.get(name), str) or not args.get(name)]
@@ -273,7 +281,12 @@ class Team:
         return ", ".join(f"{member_id} ({agent.name})" for member_id, agent in self.members.items())
 
     def _delegate_one(
-        self, call: ToolCall, run: RunRecord, turn: _Turn, execution: ToolExecution, answers: list[tuple[str, str]]
+        self,
+        call: ToolCall,
+        run: RunRecord,
+        turn: _Turn,
+        execution: ToolExecution,
+        answers: list[tuple[str, str]],
     ) -> str:
         args = self._arguments(call, ("member_id", "task"))
         member_id = args["member_id"]

@@ -3,11 +3,12 @@ and a call with the JSON arguments a model wrote.
 
 ``call_tool`` checks the model's arguments against the same type hints the schema came from, so a
 mistake goes back to the model as a message it can act on instead of as a Python traceback.
+Docstring parsing lives in ``docstrings``; the type-hint schema and the argument check it mirrors
+live in ``tool_args``. This module ties them to callables: finding, naming, importing, calling.
 """
 
 from __future__ import annotations
 
-import asyncio
 import difflib
 import enum
 import functools
@@ -18,26 +19,17 @@ import os
 import re
 import sys
 import threading
-import types
 import typing
-from collections.abc import Callable, Mapping, Sequence
-from collections.abc import Set as AbstractSet
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .docstrings import parse_docstring
 from .errors import ToolImportError
+from .tool_args import bind_arguments, expected_arguments, hint_schema, json_kind
 
-_SIMPLE = {str: "string", int: "integer", float: "number", bool: "boolean"}
 _NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what OpenAI-compatible APIs accept as a function name
 _REF_RE = re.compile(r"([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*):([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)")
-_ARGS_RE = re.compile(r"args|arguments|parameters|params|keyword arg(ument)?s|other parameters", re.I)
-_SECTION_RE = re.compile(  # headers that end a docstring's summary (Google with ":", NumPy without)
-    rf"({_ARGS_RE.pattern}|returns?|yields?|raises|warns|examples?|notes?|attributes|methods|warnings?"
-    r"|see also|references|todo):",
-    re.IGNORECASE,
-)
-_RULE_RE = re.compile(r"\s*-{3,}\s*")  # the underline of a NumPy section header
-_SPHINX_RE = re.compile(r"\s*:param\s+(?:[^:]+\s+)?(\w+)\s*:\s*(.*)")
 _IMPORT_LOCK = threading.Lock()  # sys.path is process-wide: two imports must not see each other's entry
 
 
@@ -57,62 +49,7 @@ class ToolDef:
         return {"type": "function", "function": spec}
 
 
-# ---- docstrings ----------------------------------------------------------------------------------
-
-
-def _param_block(lines: list[str], start: int, numpy: bool) -> dict[str, str]:
-    """Entries of a Google ``Args:`` or NumPy ``Parameters`` block whose first entry is at ``start``."""
-    found: dict[str, list[str]] = {}
-    base: int | None = None
-    current: list[str] = []
-    for j in range(start, len(lines)):
-        line = lines[j]
-        if not line.strip():
-            continue
-        indent = len(line) - len(line.lstrip())
-        base = indent if base is None else base
-        if indent < base or (numpy and j + 1 < len(lines) and _RULE_RE.fullmatch(lines[j + 1])):
-            break  # the next section
-        head, _, rest = line.strip().partition(":")
-        names = [n.strip().lstrip("*") for n in re.sub(r"\(.*?\)", "", head).split(",")]
-        if indent == base and all(n.isidentifier() for n in names):
-            current = [] if numpy else [rest.strip()]  # NumPy puts the type after the colon
-            for n in names:
-                found[n] = current
-        else:
-            current.append(line.strip())
-    return {name: " ".join(p for p in parts if p) for name, parts in found.items()}
-
-
-def _parse_docstring(doc: str | None) -> tuple[str, dict[str, str]]:
-    """(summary, {parameter: description}) from a Google, Sphinx or NumPy style docstring."""
-    lines = inspect.cleandoc(doc or "").splitlines()
-    params: dict[str, str] = {}
-    summary_end = len(lines)
-    last_sphinx: str | None = None
-    for i, line in enumerate(lines):
-        text = line.strip()
-        underlined = i + 1 < len(lines) and bool(_RULE_RE.fullmatch(lines[i + 1]))
-        numpy_header = underlined and bool(_SECTION_RE.fullmatch(text + ":"))
-        if _SECTION_RE.fullmatch(text) or numpy_header or re.match(r":\w+", text):
-            summary_end = min(summary_end, i)
-        if _SECTION_RE.fullmatch(text) and _ARGS_RE.fullmatch(text[:-1]):
-            params.update(_param_block(lines, i + 1, numpy=False))
-        elif numpy_header and _ARGS_RE.fullmatch(text):
-            params.update(_param_block(lines, i + 2, numpy=True))
-        elif match := _SPHINX_RE.match(line):
-            last_sphinx = match.group(1)
-            params[last_sphinx] = match.group(2).strip()
-        elif last_sphinx and text and not text.startswith(":") and line[:1].isspace():
-            params[last_sphinx] += " " + text  # an indented continuation of the last :param
-        else:
-            last_sphinx = None
-    paragraphs = "\n".join(lines[:summary_end]).split("\n\n")
-    summary = "\n\n".join(" ".join(p.split()) for p in paragraphs if p.strip())
-    return summary, params
-
-
-# ---- type hints -> JSON schema ------------------------------------------------------------------
+# ---- building a tool from a callable -------------------------------------------------------------
 
 
 def _target(fn: Callable[..., Any]) -> Any:
@@ -132,84 +69,6 @@ def _hints(fn: Callable[..., Any], sig: inspect.Signature) -> dict[str, Any]:
         return typing.get_type_hints(target, include_extras=True)
     except Exception:  # a name that cannot be resolved (e.g. imported only under TYPE_CHECKING)
         return {n: p.annotation for n, p in sig.parameters.items()}  # strings among them stay unconstrained
-
-
-def _is_unconstrained(tp: Any) -> bool:
-    return tp is Any or tp is object or tp is inspect.Parameter.empty or isinstance(tp, str)
-
-
-def _container(tp: Any) -> type | None:
-    """The runtime class behind ``tp`` when it is a mapping or an array-like, else None."""
-    cls = typing.get_origin(tp) or tp
-    array_like = (
-        isinstance(cls, type)
-        and issubclass(cls, (Sequence, AbstractSet))
-        and not issubclass(cls, (str, bytes))
-    )
-    return cls if array_like or isinstance(cls, type) and issubclass(cls, Mapping) else None
-
-
-def _item_type(args: tuple[Any, ...]) -> Any:
-    """The one type of every item (``list[X]``, ``tuple[X, ...]``, ``tuple[X, X]``), else unconstrained."""
-    kinds = {a for a in args if a is not Ellipsis}
-    return kinds.pop() if len(kinds) == 1 else Any
-
-
-def _fixed_length(cls: type, args: tuple[Any, ...]) -> bool:
-    return cls is tuple and bool(args) and args[-1] is not Ellipsis
-
-
-def _enum_schema(values: list[Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {"enum": values}
-    kinds = {_SIMPLE.get(type(v)) for v in values}
-    if len(kinds) == 1 and None not in kinds:
-        out["type"] = kinds.pop()
-    return out
-
-
-def _schema(tp: Any) -> dict[str, Any]:
-    if _is_unconstrained(tp):
-        return {}
-    origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if origin is typing.Annotated:
-        return _schema(args[0])
-    if origin in (typing.Union, types.UnionType):
-        arms = [a for a in args if a is not type(None)]
-        return _schema(arms[0]) if len(arms) == 1 else {"anyOf": [_schema(a) for a in arms]}
-    if origin is typing.Literal:
-        return _enum_schema(list(args))
-    if isinstance(tp, type) and issubclass(tp, enum.Enum):
-        return _enum_schema([m.value for m in tp])
-    if tp in _SIMPLE:
-        return {"type": _SIMPLE[tp]}
-    if tp is type(None):
-        return {"type": "null"}
-    cls = _container(tp)
-    if cls is not None and issubclass(cls, Mapping):
-        value = _schema(args[1]) if len(args) == 2 else {}
-        return {"type": "object", "additionalProperties": value} if value else {"type": "object"}
-    if cls is not None:
-        out: dict[str, Any] = {"type": "array"}
-        if _fixed_length(cls, args):
-            out["minItems"] = out["maxItems"] = len(args)
-        if items := _schema(_item_type(args)):
-            out["items"] = items
-        if issubclass(cls, AbstractSet):
-            out["uniqueItems"] = True
-        return out
-    return {}  # a class JSON cannot express: the model may send anything, the tool decides
-
-
-def _words(schema: dict[str, Any]) -> str:
-    """A schema in a few words, for messages to the model."""
-    if "enum" in schema:
-        return "one of " + ", ".join(json.dumps(v, ensure_ascii=False) for v in schema["enum"])
-    if "anyOf" in schema:
-        return " or ".join(_words(s) for s in schema["anyOf"])
-    kind = schema.get("type")
-    if kind == "array" and "items" in schema:
-        return f"array of {_words(schema['items'])}"
-    return str(kind) if kind else "any JSON value"
 
 
 def _jsonable(value: Any) -> tuple[bool, Any]:
@@ -249,14 +108,14 @@ def _build(fn: Callable[..., Any], name: str | None, label: str) -> ToolDef:
         if isinstance(fn, functools.partial)
         else [target, fn]
     )
-    summary, param_docs = _parse_docstring(
+    summary, param_docs = parse_docstring(
         next(filter(None, (getattr(s, "__doc__", None) for s in sources)), None)
     )
     properties: dict[str, Any] = {}
     required: list[str] = []
     for p in sig.parameters.values():
         tp = hints.get(p.name, p.empty)
-        prop = _schema(tp)
+        prop = hint_schema(tp)
         notes = [m for m in getattr(tp, "__metadata__", ()) if isinstance(m, str)]  # Annotated[int, "..."]
         if description := param_docs.get(p.name) or " ".join(notes):
             prop["description"] = description
@@ -350,89 +209,6 @@ def import_tool(ref: str, *, search_path: str | os.PathLike[str] | None = None) 
 # ---- calling ------------------------------------------------------------------------------------
 
 
-class _Mismatch(Exception):
-    """A value does not fit its type hint; the message names where and what was expected."""
-
-
-def _json_kind(value: Any) -> str:
-    kinds = {type(None): "null", bool: "boolean", int: "integer", float: "number", str: "string"}
-    kind = kinds.get(type(value)) or ("array" if isinstance(value, list) else "object")
-    shown = json.dumps(value, ensure_ascii=False)
-    return kind if value is None else f"{kind} {shown if len(shown) <= 60 else shown[:57] + '...'}"
-
-
-def _convert(value: Any, tp: Any, where: str) -> Any:
-    """``value`` as ``tp`` expects it (enum members, tuples, ints from 2.0), or _Mismatch."""
-    if _is_unconstrained(tp):
-        return value
-    origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if origin is typing.Annotated:
-        return _convert(value, args[0], where)
-
-    def wrong() -> _Mismatch:
-        return _Mismatch(f"{where} must be {_words(_schema(tp))}, got {_json_kind(value)}")
-
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        arms = [a for a in args if a is not type(None)]
-        if len(arms) == 1:  # Optional[X]: X's own message says more, e.g. which list item is wrong
-            return _convert(value, arms[0], where)
-        for arm in args:
-            try:
-                return _convert(value, arm, where)
-            except _Mismatch:
-                continue
-        raise wrong()
-    is_enum = isinstance(tp, type) and issubclass(tp, enum.Enum)
-    if origin is typing.Literal or is_enum:
-        for option in list(tp) if is_enum else args:
-            plain = option.value if is_enum else option
-            if plain == value and isinstance(plain, bool) == isinstance(value, bool):
-                return option
-        raise wrong()
-    if tp is type(None) and value is None:
-        return None
-    if tp in _SIMPLE:
-        if tp is bool and isinstance(value, bool) or tp is str and isinstance(value, str):
-            return value
-        numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if tp is int and numeric and float(value).is_integer():
-            return int(value)  # models write 2.0 for 2
-        if tp is float and numeric:
-            return float(value)
-        raise wrong()
-    cls = _container(tp)
-    if cls is not None and issubclass(cls, Mapping) and isinstance(value, dict):
-        if len(args) == 2:
-            return {k: _convert(v, args[1], f"{where}[{k!r}]") for k, v in value.items()}
-        return value
-    if cls is not None and not issubclass(cls, Mapping) and isinstance(value, list):
-        if _fixed_length(cls, args) and len(value) != len(args):
-            raise wrong()
-        items = [_convert(v, _item_type(args), f"{where}[{i}]") for i, v in enumerate(value)]
-        return tuple(items) if cls is tuple else set(items) if issubclass(cls, AbstractSet) else items
-    if cls is not None or tp in _SIMPLE or tp is type(None):
-        raise wrong()
-    return value  # a class without a JSON form: the tool gets the value as sent
-
-
-def _expected(schema: dict[str, Any]) -> str:
-    properties = schema.get("properties") or {}
-    if not properties:
-        return "This tool takes no arguments; send {}."
-    required = set(schema.get("required") or [])
-    parts = []
-    for name, prop in properties.items():
-        need = "required" if name in required else "optional"
-        if "default" in prop:
-            need += f", default {json.dumps(prop['default'], ensure_ascii=False)}"
-        text = f"{name} ({_words(prop)}, {need})"
-        note = str(prop.get("description", "")).rstrip(". ")  # the list adds its own punctuation
-        parts.append(f"{text}: {note}" if note else text)
-    return "Expected a JSON object with: " + "; ".join(parts) + "."
-
-
 def call_tool(tool: ToolDef, arguments: str) -> str:
     """Run ``tool`` with the model's raw JSON ``arguments``; the result as text for the model."""
     fn = tool.function
@@ -441,7 +217,7 @@ def call_tool(tool: ToolDef, arguments: str) -> str:
 
     def bad(problem: str) -> ToolArgumentError:
         return ToolArgumentError(
-            f"Invalid arguments for tool {tool.name!r}: {problem}. {_expected(tool.parameters)}"
+            f"Invalid arguments for tool {tool.name!r}: {problem}. {expected_arguments(tool.parameters)}"
         )
 
     try:  # some models send "" for a tool without parameters
@@ -449,38 +225,15 @@ def call_tool(tool: ToolDef, arguments: str) -> str:
     except json.JSONDecodeError as e:
         raise bad(f"the arguments are not valid JSON ({e.msg} at line {e.lineno} column {e.colno})") from None
     if not isinstance(args, dict):
-        raise bad(f"the arguments must be a JSON object, got {_json_kind(args)}")
+        raise bad(f"the arguments must be a JSON object, got {json_kind(args)}")
     sig = inspect.signature(fn)
-    hints = _hints(fn, sig)
-    params = sig.parameters
-    problems = []
-    for key in args:
-        if key not in params:
-            close = difflib.get_close_matches(key, list(params), n=1)
-            problems.append(f"unknown argument {key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-    missing = [repr(n) for n, p in params.items() if p.default is p.empty and n not in args]
-    if missing:
-        problems.append(f"missing required argument{'s' if len(missing) > 1 else ''} {', '.join(missing)}")
-    positional: list[Any] = []
-    keyword: dict[str, Any] = {}
-    for name, p in params.items():
-        if name not in args:
-            if p.kind is p.POSITIONAL_ONLY:
-                positional.append(p.default)  # keeps later positional-only arguments in their places
-            continue
-        try:
-            value = _convert(args[name], hints.get(name, p.empty), f"argument {name!r}")
-        except _Mismatch as e:
-            problems.append(str(e))
-            continue
-        if p.kind is p.POSITIONAL_ONLY:
-            positional.append(value)
-        else:
-            keyword[name] = value
+    positional, keyword, problems = bind_arguments(sig.parameters, _hints(fn, sig), args)
     if problems:
         raise bad("; ".join(problems))
     result = fn(*positional, **keyword)
     if inspect.iscoroutine(result):
+        import asyncio  # only async tools need it, and it costs ~40 ms to import
+
         result = asyncio.run(result)
     if isinstance(result, str):
         return result

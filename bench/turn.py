@@ -46,7 +46,9 @@ def timed(team, message: str, session: str) -> float:  # type: ignore[no-untyped
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--turns", type=int, default=1000)
     parser.add_argument("--fresh", type=int, default=30, help="new sessions measured for turn 1")
     args = parser.parse_args()
@@ -60,7 +62,9 @@ def main() -> None:
             timed(team, f"warm-up {i}", "warm-up")
 
         first = [timed(team, "Hello, how are you today?", f"fresh-{i}") for i in range(args.fresh)]
-        long_session = [timed(team, f"Question number {n}: tell me something.", "long") for n in range(1, args.turns + 1)]
+        long_session = [
+            timed(team, f"Question number {n}: tell me something.", "long") for n in range(1, args.turns + 1)
+        ]
 
     results = {1: statistics.median(first)}
     for n in checkpoints:
@@ -69,7 +73,9 @@ def main() -> None:
     for n, ms in results.items():
         print(f"  turn {n:>5}: {ms:6.2f} ms")
     last = results[checkpoints[-1]] if checkpoints else results[1]
-    print(f"  growth turn 1 -> {checkpoints[-1] if checkpoints else 1}: {last / results[1]:.2f}x (goal <= 1.2x)")
+    print(
+        f"  growth turn 1 -> {checkpoints[-1] if checkpoints else 1}: {last / results[1]:.2f}x (goal <= 1.2x)"
+    )
 
 
 if __name__ == "__main__":

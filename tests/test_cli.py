@@ -67,9 +67,13 @@ def test_message_from_stdin_and_json_envelope(db: str) -> None:
 
 def test_continue_takes_the_latest_session_of_the_user(db: str) -> None:
     first = json.loads(agno(MULTILINGUAL, "one", "--json", "--model", "echo", "--db", db, "-u", "u").stdout)
-    again = json.loads(agno(MULTILINGUAL, "two", "-c", "--json", "--model", "echo", "--db", db, "-u", "u").stdout)
+    again = json.loads(
+        agno(MULTILINGUAL, "two", "-c", "--json", "--model", "echo", "--db", db, "-u", "u").stdout
+    )
     assert again["session_id"] == first["session_id"] and again["new_session"] is False
-    other = json.loads(agno(MULTILINGUAL, "x", "-c", "--json", "--model", "echo", "--db", db, "-u", "v").stdout)
+    other = json.loads(
+        agno(MULTILINGUAL, "x", "-c", "--json", "--model", "echo", "--db", db, "-u", "v").stdout
+    )
     assert other["session_id"] != first["session_id"]
 
 
@@ -127,7 +131,10 @@ def test_validate_and_schema(tmp_path: Path) -> None:
     assert result.exit_code == 2
     report = json.loads(result.stdout)
     assert [f["ok"] for f in report["files"]] == [True, False]
-    assert "search_session_history" in report["files"][1]["problems"][0]["message"] + report["files"][1]["problems"][0]["fix"]
+    assert (
+        "search_session_history"
+        in report["files"][1]["problems"][0]["message"] + report["files"][1]["problems"][0]["fix"]
+    )
     schema = json.loads(agno("schema").stdout)
     assert schema == json.loads((ROOT / "schemas" / "team.schema.json").read_text())
 
@@ -168,7 +175,18 @@ def console_script() -> str:
 @pytest.mark.slow
 def test_console_script_persists_across_processes(tmp_path: Path) -> None:
     env = {**os.environ, "NO_COLOR": "1"}
-    base = [console_script(), MULTILINGUAL, "--model", "echo", "--db", str(tmp_path / "db"), "-u", "u", "-s", "s"]
+    base = [
+        console_script(),
+        MULTILINGUAL,
+        "--model",
+        "echo",
+        "--db",
+        str(tmp_path / "db"),
+        "-u",
+        "u",
+        "-s",
+        "s",
+    ]
     one = subprocess.run([*base, "first"], capture_output=True, text=True, env=env, cwd=tmp_path)
     two = subprocess.run([*base, "second"], capture_output=True, text=True, env=env, cwd=tmp_path)
     assert one.returncode == 0 and two.returncode == 0, one.stderr + two.stderr
@@ -193,7 +211,9 @@ def test_fast_commands_never_import_litellm(tmp_path: Path) -> None:
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
 
 
-def test_validate_notes_unset_variables_unless_strict(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_validate_notes_unset_variables_unless_strict(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("CI_ONLY_KEY", raising=False)
     team = tmp_path / "t.yaml"
     team.write_text("model:\n  id: openai/gpt-5-mini\n  api_key: ${CI_ONLY_KEY}\n")
@@ -205,7 +225,9 @@ def test_validate_notes_unset_variables_unless_strict(tmp_path: Path, monkeypatc
     )
     strict = agno("validate", "--strict-env", str(team))
     assert strict.exit_code == 2
-    assert strict.stderr.startswith(f"{team}:3:12: $.model.api_key: environment variable CI_ONLY_KEY is not set")
+    assert strict.stderr.startswith(
+        f"{team}:3:12: $.model.api_key: environment variable CI_ONLY_KEY is not set"
+    )
 
 
 def test_settings_not_acted_on_yet_are_announced(db: str) -> None:

@@ -156,7 +156,9 @@ def test_broadcast_sends_one_task_to_every_member(tmp_path: Path) -> None:
 
 
 def test_members_get_the_users_own_message_when_input_is_not_determined(tmp_path: Path) -> None:
-    team = make_team(tmp_path, ROUTE.replace("add_history_to_context: true", "determine_input_for_members: false"))
+    team = make_team(
+        tmp_path, ROUTE.replace("add_history_to_context: true", "determine_input_for_members: false")
+    )
     team.run("COMMENT ÇA VA", user_id="u", session_id="s")
     assert scripted(team, "agent-3").requests[0]["messages"][-1]["content"] == "COMMENT ÇA VA"
 
@@ -233,7 +235,9 @@ def test_single_agent_history_keeps_the_last_three_completed_runs(tmp_path: Path
     assert [m["content"] for m in last[1:]] == ["q2", "a2", "q3", "a3", "q4", "a4", "q5"]
 
 
-@pytest.mark.parametrize(("window", "expected"), [(3, ["assistant", "tool", "assistant"]), (2, ["assistant"])])
+@pytest.mark.parametrize(
+    ("window", "expected"), [(3, ["assistant", "tool", "assistant"]), (2, ["assistant"])]
+)
 def test_message_window_never_starts_with_an_orphan_tool_result(
     tmp_path: Path, window: int, expected: list[str]
 ) -> None:
@@ -273,7 +277,9 @@ def test_store_flags_scrub_the_stored_copy_only(tmp_path: Path) -> None:
 
 
 def test_another_user_cannot_read_or_write_a_session(tmp_path: Path) -> None:
-    team = make_team(tmp_path, "add_history_to_context: true\nmodel: {id: scripted, replies: [secret answer, x]}\n")
+    team = make_team(
+        tmp_path, "add_history_to_context: true\nmodel: {id: scripted, replies: [secret answer, x]}\n"
+    )
     team.run("my secret", user_id="alice", session_id="shared")
     session_dir_before = sorted(p.read_bytes() for p in (tmp_path / "db").rglob("*.json"))
     with pytest.raises(SessionError) as info:

@@ -53,7 +53,12 @@ def test_coordinate_turn_over_http(tmp_path: Path, fake_openai: FakeOpenAI) -> N
     assert "tools" not in member
     call = leader_2["messages"][2]["tool_calls"][0]
     assert json.loads(call["function"]["arguments"]) == {"member_id": "writer", "task": "Say hi"}
-    assert leader_2["messages"][3] == {"role": "tool", "content": "hi!", "tool_call_id": call["id"], "name": "delegate_task_to_member"}
+    assert leader_2["messages"][3] == {
+        "role": "tool",
+        "content": "hi!",
+        "tool_call_id": call["id"],
+        "name": "delegate_task_to_member",
+    }
     assert out.usage.total_tokens > 0 and out.usage.input_tokens == 33  # 11 prompt tokens x 3 calls
 
 

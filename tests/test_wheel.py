@@ -19,7 +19,18 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_wheel_installs_and_prints_the_schema(tmp_path: Path) -> None:
     dist = tmp_path / "dist"
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(dist), str(ROOT)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(dist),
+            str(ROOT),
+        ],
         check=True,
         cwd=tmp_path,
     )
@@ -35,7 +46,17 @@ def test_wheel_installs_and_prints_the_schema(tmp_path: Path) -> None:
     # Install only our wheel; its dependencies come from this environment's site-packages, added as a
     # plain path (so the editable install of the source tree, a .pth hook there, is not activated).
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(fresh_site), str(wheel)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--target",
+            str(fresh_site),
+            str(wheel),
+        ],
         check=True,
     )
     (fresh_site / "deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
