@@ -102,7 +102,7 @@ def _footer(out: RunOutput, choice: SessionChoice, team_file: str) -> str:
     parts.append(f"{usage.total_tokens} tokens ({usage.input_tokens} in, {usage.output_tokens} out)")
     if usage.cost:
         parts.append(f"${usage.cost:.6f}")
-    parts.append(f"{run.duration:.2f} s")
+    parts.append(f"{run.duration * 1000:.0f} ms" if run.duration < 1 else f"{run.duration:.1f} s")
     line = "[" + " · ".join(parts) + "]"
     if choice.is_new:
         line += f'\ncontinue with: agno-run {team_file} "..." --user {run.user_id} --session {run.session_id}'

@@ -50,7 +50,7 @@ def rename(old: str, new: str) -> Case:
         f"rename_{old}",
         f"name: T\n{old}: true\n",
         [
-            f"2:1: $.{old}: unknown key '{old}'; that is the Agno 3.x name; here it is {new} (did you mean '{new}'?)"
+            f"2:1: $.{old}: unknown key '{old}'; did you mean '{new}'? (that is the Agno 3.x name; this format uses the 2.x name {new})"
         ],
     )
 
