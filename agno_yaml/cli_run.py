@@ -77,6 +77,9 @@ def result_object(out: RunOutput, team: Team, choice: SessionChoice) -> dict[str
         "member": run.answered_by,
         "usage": out.usage.to_dict() | {"cost": out.usage.cost},
         "duration_s": round(run.duration, 3),
+        "summary": out.summary,  # the session summary after this turn; null when summaries are off
+        "saved": out.save_error is None,
+        "save_error": out.save_error,
     }
 
 
@@ -93,6 +96,12 @@ class _Answer:
         self.stream.flush()
 
 
+def _duration(seconds: float) -> str:
+    if seconds < 0.001:
+        return "<1 ms"
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.1f} s"
+
+
 def _footer(out: RunOutput, choice: SessionChoice, team_file: str) -> str:
     run = out.run
     usage = out.usage
@@ -102,7 +111,7 @@ def _footer(out: RunOutput, choice: SessionChoice, team_file: str) -> str:
     parts.append(f"{usage.total_tokens} tokens ({usage.input_tokens} in, {usage.output_tokens} out)")
     if usage.cost:
         parts.append(f"${usage.cost:.6f}")
-    parts.append(f"{run.duration * 1000:.0f} ms" if run.duration < 1 else f"{run.duration:.1f} s")
+    parts.append(_duration(run.duration))
     line = "[" + " · ".join(parts) + "]"
     if choice.is_new:
         line += f'\ncontinue with: agno-run {team_file} "..." --user {run.user_id} --session {run.session_id}'
@@ -129,9 +138,13 @@ def _one_turn(team: Team, request: RunRequest, message: str, user_id: str, choic
             f"error: the run failed: {out.run.error}\n"
             f"(your message is saved as failed run {out.run.run_id} in session {choice.session_id})\n"
         )
+    if out.save_error:
+        stderr.write(
+            f"error: the answer could not be saved to session {choice.session_id}: {out.save_error}\n"
+        )
     if not request.quiet:
         stderr.write(_footer(out, choice, request.team_file) + "\n")
-    return out.ok
+    return out.ok and out.save_error is None
 
 
 def _chat(team: Team, request: RunRequest, user_id: str, choice: SessionChoice) -> bool:

@@ -14,8 +14,10 @@ from pathlib import Path
 from .errors import ToolImportError
 from .models import Model, get_model
 from .prompts import delegation_tools, leader_system_message, member_system_message
+from .session_tools import SESSION_TOOL_NAMES, session_tools
 from .spec import ModelSpec, TeamSpec
 from .store import SessionStore
+from .summary import Summarizer
 from .team import DEFAULT_MAX_ROUNDS, Agent, Team
 from .tools import ToolDef, import_tool
 
@@ -37,25 +39,7 @@ def store_root(spec: TeamSpec, db_path: str | os.PathLike[str] | None = None) ->
 
 def settings_not_acted_on(spec: TeamSpec) -> list[str]:
     """Keys the file sets that this version validates but does not act on yet, so the CLI can say so."""
-    found = [
-        key
-        for key in (
-            "read_chat_history",
-            "read_tool_call_history",
-            "search_session_history",
-            "enable_session_summaries",
-        )
-        if getattr(spec, key)
-    ]
-    if spec.session_state:
-        found.append("session_state")
-    for member in spec.members:
-        found += [
-            f"members[{member.id}].{key}"
-            for key in ("read_chat_history", "read_tool_call_history")
-            if getattr(member, key)
-        ]
-    return found
+    return ["session_state"] if spec.session_state else []
 
 
 class _Models:
@@ -79,6 +63,11 @@ def _tools(refs: tuple[str, ...], spec: TeamSpec, owner: str) -> dict[str, ToolD
             tool = import_tool(ref, search_path=search_path)
         except ToolImportError as exc:
             raise ToolImportError(f"{spec.source}: {owner} {exc}") from None
+        if tool.name in SESSION_TOOL_NAMES:
+            raise ToolImportError(
+                f"{spec.source}: {owner} tool {ref!r} is named {tool.name!r}, the name of a built-in "
+                "session tool; rename the function (the read_*/search_session_history keys offer the built-in)"
+            )
         if tool.name in tools:
             raise ToolImportError(
                 f"{spec.source}: {owner} lists two tools named {tool.name!r}; remove one of them"
@@ -108,6 +97,11 @@ def compile_team(
         num_history_runs=spec.num_history_runs,
         num_history_messages=spec.num_history_messages,
         extra_tool_schemas=delegation_tools(spec),
+        session_tools=session_tools(
+            read_chat_history=spec.read_chat_history,
+            read_tool_call_history=spec.read_tool_call_history,
+            search_session_history=spec.search_session_history,
+        ),
     )
     members = {
         member.id: Agent(
@@ -119,6 +113,10 @@ def compile_team(
             add_history_to_context=member.add_history_to_context,
             num_history_runs=member.num_history_runs or spec.num_history_runs,
             num_history_messages=member.num_history_messages,
+            session_tools=session_tools(
+                read_chat_history=member.read_chat_history,
+                read_tool_call_history=member.read_tool_call_history,
+            ),
         )
         for member in spec.members
     }
@@ -128,4 +126,10 @@ def compile_team(
         session_store = None
     else:
         session_store = store
-    return Team(spec, leader, members, session_store, max_rounds=max_rounds)
+    manager = spec.session_summary_manager
+    summarizer = (
+        Summarizer(models.get(manager.model), manager.session_summary_prompt)
+        if spec.enable_session_summaries and manager is not None
+        else None
+    )
+    return Team(spec, leader, members, session_store, max_rounds=max_rounds, summarizer=summarizer)

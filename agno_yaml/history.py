@@ -40,6 +40,24 @@ def _eligible(runs_newest_first: Iterable[RunRecord], member: str | None) -> Ite
         yield run
 
 
+def completed_runs(runs_newest_first: Iterable[RunRecord], member: str | None = None) -> Iterator[RunRecord]:
+    """Completed runs of the leader (member None: top-level runs) or of one member, newest first, lazily."""
+    return _eligible(runs_newest_first, member)
+
+
+def conversation(run: RunRecord) -> list[Message]:
+    """What was said in a run: its user message(s) and every assistant message with text.
+
+    System and tool messages, history copies and tool-call-only assistant messages (no text) are
+    left out. A route-mode run ends with the member's answer as an assistant message, so it is kept.
+    """
+    return [
+        m
+        for m in run.messages
+        if not m.from_history and (m.role == "user" or (m.role == "assistant" and (m.content or "").strip()))
+    ]
+
+
 def select_runs(
     runs_newest_first: Iterable[RunRecord], *, num_runs: int | None, member: str | None = None
 ) -> list[RunRecord]:

@@ -188,6 +188,7 @@ class RunRecord:
     created_at: float = field(default_factory=now)
     model: str = ""
     answered_by: str | None = None  # leader runs: the member whose answer was returned (route mode)
+    summary_error: str | None = None  # leader runs: why the session summary was not updated after it
 
     @property
     def is_top_level(self) -> bool:
@@ -215,6 +216,8 @@ class RunRecord:
             out["error"] = self.error
         if self.answered_by is not None:
             out["answered_by"] = self.answered_by
+        if self.summary_error is not None:
+            out["summary_error"] = self.summary_error
         return out
 
     @classmethod
@@ -237,4 +240,5 @@ class RunRecord:
             created_at=float(data.get("created_at", 0.0)),
             model=data.get("model", ""),
             answered_by=data.get("answered_by"),
+            summary_error=data.get("summary_error"),
         )

@@ -19,6 +19,9 @@ from .spec import ModelSpec
 
 OnText = Callable[[str], None]
 OFFLINE_MODELS = ("echo", "scripted")
+# ``summary.py`` puts this tag around the output format of every summary request, whatever the
+# instructions are, so the echo model can tell a summary request from a chat turn.
+SUMMARY_REQUEST_TAG = "summary_output_format"
 
 
 class Model(Protocol):
@@ -59,6 +62,8 @@ def _tool_names(tools: Sequence[dict[str, Any]] | None) -> dict[str, dict[str, A
 class EchoModel:
     """Deterministic stand-in for any model.
 
+    Asked for a session summary, it writes an extractive one: the previous summary, then the new
+    user messages quoted, as the JSON a summary model must return.
     As a team leader it delegates the user's message to the first member (or to all members in
     broadcast mode), mentioning the previous user message of the session when history is in
     context; once member answers are back it writes them up. As a member or single agent it echoes
@@ -81,6 +86,9 @@ class EchoModel:
         )
 
     def _reply(self, messages: list[Message], tools: dict[str, dict[str, Any]]) -> Message:
+        system = (messages[0].content or "") if messages and messages[0].role == "system" else ""
+        if f"<{SUMMARY_REQUEST_TAG}>" in system:
+            return Message("assistant", _echo_summary(system))
         current = next((m for m in reversed(messages) if m.role == "user" and not m.from_history), None)
         text = (current.content or "") if current else ""
         earlier = [m.content or "" for m in messages if m.role == "user" and m.from_history]
@@ -109,6 +117,28 @@ class EchoModel:
             f" [{len(earlier)} earlier turn{'s' if len(earlier) != 1 else ''} in context]" if earlier else ""
         )
         return Message("assistant", f"{text}{seen}")
+
+
+def _between(text: str, tag: str) -> str:
+    start, end = text.find(f"<{tag}>\n"), text.find(f"\n</{tag}>")
+    return text[start + len(tag) + 3 : end] if 0 <= start < end else ""
+
+
+def _echo_summary(system: str) -> str:
+    previous = _between(system, "previous_summary")
+    old_summary, _, old_topics = previous.partition("\nTopics: ")
+    said = [
+        line[len("User: ") :]
+        for line in _between(system, "conversation").splitlines()
+        if line.startswith("User: ")
+    ]
+    parts = [old_summary] if old_summary else []
+    if said:
+        parts.append("The user said: " + "; ".join(f'"{q}"' for q in said) + ".")
+    topics = [t for t in old_topics.split(", ") if t] + [" ".join(q.split()[:4]) for q in said]
+    return json.dumps(
+        {"summary": " ".join(parts) or "Nothing was said yet.", "topics": topics}, ensure_ascii=False
+    )
 
 
 @dataclass

@@ -88,6 +88,17 @@ def leader_system_message(spec: TeamSpec) -> str:
     return "\n\n".join(parts)
 
 
+def with_session_summary(system_message: str, summary: str) -> str:
+    """The leader's system message with the session summary so far appended (computed per turn)."""
+    block = (
+        "A short summary of your earlier interactions with the user in this session:\n"
+        + _block("summary_of_previous_interactions", summary)
+        + "\nThe summary may be incomplete or out of date: where it and the current conversation "
+        "disagree, the current conversation takes precedence."
+    )
+    return f"{system_message}\n\n{block}" if system_message else block
+
+
 def member_system_message(member: MemberSpec, team: TeamSpec) -> str:
     parts: list[str] = []
     if member.description:

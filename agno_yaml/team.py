@@ -16,13 +16,15 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import ModelError
+from .errors import ModelError, StoreError
 from .history import history_messages
 from .messages import Message, RunRecord, ToolCall, ToolExecution, Usage, new_id
 from .models import Model, OnText
-from .prompts import DELEGATE_ALL, DELEGATE_ONE
+from .prompts import DELEGATE_ALL, DELEGATE_ONE, with_session_summary
+from .session_tools import SessionContext, bind
 from .spec import TeamSpec
 from .store import SessionStore, StorePolicy
+from .summary import Summarizer, update_summary
 from .tools import ToolArgumentError, ToolDef, call_tool
 
 DEFAULT_MAX_ROUNDS = 10
@@ -42,9 +44,11 @@ class Agent:
     num_history_runs: int | None = 3
     num_history_messages: int | None = None
     extra_tool_schemas: list[dict[str, Any]] = field(default_factory=list)  # tools the loop itself implements
+    session_tools: dict[str, ToolDef] = field(default_factory=dict)  # called with the turn's SessionContext
 
     def tool_schemas(self) -> list[dict[str, Any]]:
-        return [*self.extra_tool_schemas, *(t.to_openai() for t in self.tools.values())]
+        own = [*self.tools.values(), *self.session_tools.values()]
+        return [*self.extra_tool_schemas, *(t.to_openai() for t in own)]
 
 
 @dataclass
@@ -53,6 +57,8 @@ class RunOutput:
 
     run: RunRecord
     member_runs: list[RunRecord]
+    summary: dict[str, Any] | None = None  # the session's summary after this run (new, or the one kept)
+    save_error: str | None = None  # the run happened but could not be stored (disk full, lock timeout)
 
     @property
     def content(self) -> str | None:
@@ -92,6 +98,7 @@ class _Turn:
     on_text: OnText | None
     on_event: OnEvent
     past_runs: Iterable[RunRecord]  # the session's stored runs, newest first, read only when iterated
+    summary: dict[str, Any] | None = None  # the session's stored summary when the turn started
     member_runs: list[RunRecord] = field(default_factory=list)
 
 
@@ -110,12 +117,14 @@ class Team:
         store: SessionStore | None,
         *,
         max_rounds: int = DEFAULT_MAX_ROUNDS,
+        summarizer: Summarizer | None = None,
     ) -> None:
         self.spec = spec
         self.leader = leader
         self.members = members
         self.store = store
         self.max_rounds = max_rounds
+        self.summarizer = summarizer  # None: summaries are off
         self.policy = StorePolicy(
             store_tool_results=spec.store_tool_results,
             store_history_messages=spec.store_history_messages,
@@ -142,12 +151,18 @@ class Team:
         if exists is not None and self.store is not None:
             past = _StoredRuns(self.store, session_id, user_id)
         turn = _Turn(session_id, user_id, message, stream, on_text, on_event or _ignore_event, past)
+        turn.summary = exists.summary if exists is not None else None
         run = RunRecord(new_id(), session_id, user_id, message, model=self.leader.model.name)
         started = time.perf_counter()
+        summary: dict[str, Any] | None = None
         try:
             self._run_agent(self.leader, run, turn, message)
+            summary = self._summarize(run, turn)
         except KeyboardInterrupt:
-            self._fail(run, "cancelled", "cancelled by the user")
+            if run.content is None:  # stopped before the answer
+                self._fail(run, "cancelled", "cancelled by the user")
+            else:  # stopped while summarising: the answer stands, the summary is skipped
+                run.summary_error = "interrupted by the user"
             self._save(run, turn, started)
             raise
         except (ModelError, _RoundLimit) as exc:
@@ -156,8 +171,11 @@ class Team:
             self._fail(run, "error", f"{type(exc).__name__}: {exc}")
             self._save(run, turn, started)
             raise
-        self._save(run, turn, started)
-        return RunOutput(run, turn.member_runs)
+        try:
+            self._save(run, turn, started, summary)
+        except StoreError as exc:  # the answer exists: hand it over, with the reason it is not stored
+            return RunOutput(run, turn.member_runs, turn.summary, save_error=str(exc))
+        return RunOutput(run, turn.member_runs, summary or turn.summary)
 
     @staticmethod
     def _fail(run: RunRecord, status: str, error: str) -> None:
@@ -165,17 +183,38 @@ class Team:
         run.error = error
         run.content = None
 
-    def _save(self, run: RunRecord, turn: _Turn, started: float) -> None:
+    def _summarize(self, run: RunRecord, turn: _Turn) -> dict[str, Any] | None:
+        """The updated session summary after a completed run, or None to keep the stored one.
+
+        Runs before the save, so the run and its summary are written together. A problem is kept on
+        the run (``summary_error``), never raised; the summary call's tokens count in the run's usage.
+        """
+        if self.summarizer is None or self.store is None:
+            return None
+        turn.on_event("summary", {"model": self.summarizer.model.name})
+        outcome = update_summary(self.summarizer, turn.summary, turn.past_runs, run)
+        run.usage = run.usage + outcome.usage
+        run.summary_error = outcome.error
+        return outcome.summary
+
+    def _save(
+        self, run: RunRecord, turn: _Turn, started: float, summary: dict[str, Any] | None = None
+    ) -> None:
         run.duration = time.perf_counter() - started
         if self.store is not None:
+            runs = [run, *turn.member_runs]
             self.store.append_runs(
-                turn.session_id, turn.user_id, self.spec.id, [run, *turn.member_runs], policy=self.policy
+                turn.session_id, turn.user_id, self.spec.id, runs, policy=self.policy, summary=summary
             )
 
     # -- the model loop ---------------------------------------------------------------------------
 
     def _context(self, agent: Agent, turn: _Turn, user_text: str) -> list[Message]:
-        messages = [Message("system", agent.system_message)] if agent.system_message else []
+        system = agent.system_message
+        stored = (turn.summary or {}).get("summary") if agent.member_id is None else None
+        if stored and self.spec.add_session_summary_to_context:
+            system = with_session_summary(system, str(stored))  # per turn: the summary changes every run
+        messages = [Message("system", system)] if system else []
         if agent.add_history_to_context:
             messages += history_messages(
                 iter(turn.past_runs),
@@ -238,6 +277,10 @@ class Team:
                 result = self._delegate_all(call, run, turn, execution)
             elif call.name in agent.tools:
                 result = call_tool(agent.tools[call.name], call.arguments)
+            elif call.name in agent.session_tools:
+                result = call_tool(
+                    bind(agent.session_tools[call.name], self._session(agent, turn)), call.arguments
+                )
             else:
                 names = [s["function"]["name"] for s in agent.tool_schemas()]
                 raise _ToolError(
@@ -260,6 +303,12 @@ class Team:
         execution.duration = time.perf_counter() - started
         run.tool_calls.append(execution)
         return result
+
+    def _session(self, agent: Agent, turn: _Turn) -> SessionContext:
+        return SessionContext(
+            self.store, turn.session_id, turn.user_id, agent.member_id, turn.past_runs,
+            self.spec.num_history_sessions,
+        )  # fmt: skip
 
     # -- delegation -------------------------------------------------------------------------------
 

@@ -330,7 +330,10 @@ def unknown_key_advice(
         )
     target = RENAMES.get(written)
     if target in allowed:
-        return message, f"did you mean '{target}'? (that is the Agno 3.x name; this format uses the 2.x name {target})"
+        return (
+            message,
+            f"did you mean '{target}'? (that is the Agno 3.x name; this format uses the 2.x name {target})",
+        )
     if written == "mode" and "respond_directly" in allowed:
         if value == "route":
             return message, "write respond_directly: true for route mode (Agno 3.x `mode` is not a key here)"

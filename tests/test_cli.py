@@ -59,7 +59,7 @@ def test_message_from_stdin_and_json_envelope(db: str) -> None:
     assert data["user_id"] == "ann" and data["member"] == "agent-1" and data["new_session"] is True
     assert set(data) == {
         "version", "status", "answer", "error", "team_id", "session_id", "new_session",
-        "user_id", "run_id", "member", "usage", "duration_s",
+        "user_id", "run_id", "member", "usage", "duration_s", "summary", "saved", "save_error",
     }  # fmt: skip
     assert set(data["usage"]) == {"input_tokens", "output_tokens", "total_tokens", "cost"}
     assert f"--session {data['session_id']}" in result.stderr  # how to continue
@@ -230,9 +230,25 @@ def test_validate_notes_unset_variables_unless_strict(
     )
 
 
-def test_settings_not_acted_on_yet_are_announced(db: str) -> None:
-    team = str(ROOT / "teams" / "session-summary.yaml")
-    result = agno(team, "hi", "--model", "echo", "--db", db)
+def test_settings_not_acted_on_yet_are_announced(db: str, tmp_path: Path) -> None:
+    summaries = str(ROOT / "teams" / "session-summary.yaml")
+    assert "note:" not in agno(summaries, "hi", "--model", "echo", "--db", db).stderr  # summaries work now
+    team = tmp_path / "state.yaml"
+    team.write_text("model: echo\nsession_state: {cart: []}\n")
+    result = agno(str(team), "hi", "--model", "echo", "--db", db)
     assert result.exit_code == 0
-    assert f"{team}: note: enable_session_summaries is not supported yet and is ignored\n" in result.stderr
-    assert "note:" not in agno(team, "hi", "--model", "echo", "--db", db, "-q").stderr
+    assert f"{team}: note: session_state is not supported yet and is ignored\n" in result.stderr
+    assert "note:" not in agno(str(team), "hi", "--model", "echo", "--db", db, "-q").stderr
+
+
+def test_an_answer_that_cannot_be_saved_is_still_printed(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from agno_yaml.errors import StoreError
+
+    def full_disk(*args: object, **kwargs: object) -> None:
+        raise StoreError("cannot write session file: No space left on device")
+
+    monkeypatch.setattr(SessionStore, "append_runs", full_disk)
+    result = agno(MULTILINGUAL, "still answer me", "--model", "echo", "--db", db, "-s", "s")
+    assert result.exit_code == 1
+    assert result.stdout == "still answer me\n"
+    assert "error: the answer could not be saved to session s: cannot write session file" in result.stderr

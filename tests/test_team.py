@@ -8,25 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from teamkit import make_team, scripted
 
-from agno_yaml.compile import compile_team
-from agno_yaml.config import load_team
 from agno_yaml.errors import SessionError
-from agno_yaml.models import ScriptedModel
 from agno_yaml.store import SessionStore
-from agno_yaml.team import Team
-
-
-def make_team(tmp_path: Path, body: str, **kwargs: Any) -> Team:
-    path = tmp_path / "team.yaml"
-    path.write_text(textwrap.dedent(body), encoding="utf-8")
-    return compile_team(load_team(path), db_path=tmp_path / "db", **kwargs)
-
-
-def scripted(team: Team, member_id: str | None = None) -> ScriptedModel:
-    agent = team.leader if member_id is None else team.members[member_id]
-    assert isinstance(agent.model, ScriptedModel)
-    return agent.model
 
 
 def call(name: str, **arguments: Any) -> dict[str, Any]:
