@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from . import __version__
-from .errors import EXIT_BAD_INPUT, EXIT_RUN_FAILED, AgnoYamlError, ConfigError
+from .errors import EXIT_BAD_INPUT, EXIT_RUN_FAILED, AgnoYamlError, ConfigError, UsageError
 
 RUN_EPILOG = """\b
 Examples:
@@ -48,6 +48,10 @@ class DefaultCommandGroup(click.Group):
             # Located problems already start with FILE:LINE:COL; anything else gets a plain prefix.
             _err(str(exc) if isinstance(exc, ConfigError) else f"error: {exc}")
             ctx.exit(exc.exit_code)
+        except click.UsageError as exc:  # one line, never naming the hidden `run` command
+            hint = "; put the message in quotes" if "extra argument" in exc.message else ""
+            _err(f"error: {exc.message}{hint} (see agno-run --help)")
+            ctx.exit(EXIT_BAD_INPUT)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, KeyboardInterrupt):
             raise
         except Exception as exc:  # a bug: one line, and the traceback for --debug
@@ -59,6 +63,14 @@ class DefaultCommandGroup(click.Group):
     def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         formatter.write_usage(ctx.command_path, "TEAM.yaml [MESSAGE] [OPTIONS]")
         formatter.write_usage(ctx.command_path, "COMMAND [ARGS]...", prefix="   or: ")
+
+
+class RunCommand(click.Command):
+    """The hidden default command: its usage shows the form people type, without `run`."""
+
+    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        program = ctx.parent.command_path if ctx.parent is not None else "agno-run"
+        formatter.write_usage(program, "TEAM.yaml [MESSAGE] [OPTIONS]")
 
 
 @click.group(cls=DefaultCommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -80,7 +92,7 @@ def _err(text: str) -> None:
 # -- run ------------------------------------------------------------------------------------------
 
 
-@cli.command("run", epilog=RUN_EPILOG, hidden=True)
+@cli.command("run", cls=RunCommand, epilog=RUN_EPILOG, hidden=True)
 @click.argument("team_file", metavar="TEAM.yaml", type=click.Path(dir_okay=False))
 @click.argument("message", required=False)
 @click.option(
@@ -134,13 +146,19 @@ def run_command(
     from .cli_run import RunRequest, run_turns
 
     if session_id and continue_:
-        raise AgnoYamlError("--session and --continue both choose a session; give only one of them")
+        raise UsageError("--session and --continue both choose a session; give only one of them")
+    if user_id is not None and not user_id.strip():
+        raise UsageError("--user is empty; give a user id, or leave the option out to use the file's user_id")
+    if model_override is not None and not model_override.strip():
+        raise UsageError("--model is empty; give a model such as echo or openai/gpt-5-mini, or leave it out")
+    if message is not None and message != "-" and not message.strip():
+        raise UsageError("the message is empty; write something to say, or pipe it in")
     stdin = click.get_text_stream("stdin")
     messages: list[str] | None
     if message == "-" or (message is None and not stdin.isatty()):
         messages = [stdin.read().strip()]
         if not messages[0]:
-            raise AgnoYamlError("no message: stdin was empty; pass MESSAGE as an argument or pipe text in")
+            raise UsageError("no message: stdin was empty; pass MESSAGE as an argument or pipe text in")
     elif message is None:
         messages = None  # interactive chat
     else:

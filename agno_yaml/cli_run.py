@@ -7,6 +7,8 @@ stdout; the session id, who answered, tokens, cost and time go to stderr.
 from __future__ import annotations
 
 import json
+import os
+import shlex
 import sys
 from dataclasses import dataclass
 from typing import Any, TextIO
@@ -78,6 +80,7 @@ def result_object(out: RunOutput, team: Team, choice: SessionChoice) -> dict[str
         "usage": out.usage.to_dict() | {"cost": out.usage.cost},
         "duration_s": round(run.duration, 3),
         "summary": out.summary,  # the session summary after this turn; null when summaries are off
+        "summary_error": out.run.summary_error,
         "saved": out.save_error is None,
         "save_error": out.save_error,
     }
@@ -113,8 +116,9 @@ def _footer(out: RunOutput, choice: SessionChoice, team_file: str) -> str:
         parts.append(f"${usage.cost:.6f}")
     parts.append(_duration(run.duration))
     line = "[" + " · ".join(parts) + "]"
-    if choice.is_new:
-        line += f'\ncontinue with: agno-run {team_file} "..." --user {run.user_id} --session {run.session_id}'
+    if choice.is_new and out.save_error is None:
+        command = ["agno-run", team_file, "...", "--user", run.user_id, "--session", run.session_id]
+        line += "\ncontinue with: " + " ".join(shlex.quote(word) for word in command)
     return line
 
 
@@ -138,6 +142,8 @@ def _one_turn(team: Team, request: RunRequest, message: str, user_id: str, choic
             f"error: the run failed: {out.run.error}\n"
             f"(your message is saved as failed run {out.run.run_id} in session {choice.session_id})\n"
         )
+    if out.run.summary_error:
+        stderr.write(f"warning: the session summary was not updated: {out.run.summary_error}\n")
     if out.save_error:
         stderr.write(
             f"error: the answer could not be saved to session {choice.session_id}: {out.save_error}\n"
@@ -170,6 +176,11 @@ def run_turns(request: RunRequest, messages: list[str] | None) -> bool:
     """Run the given messages (or an interactive chat when None) in one session; True if all succeeded."""
     spec = load_team(request.team_file)
     team = compile_team(spec, model_override=request.model_override, db_path=request.db_path)
+    if team.store is not None and os.path.exists(team.store.root) and not os.path.isdir(team.store.root):
+        # Found before any model is paid for, not when the answer is saved.
+        raise UsageError(
+            f"the session store {team.store.root} is a file, not a directory; give --db a directory"
+        )
     if not request.quiet:
         for key in settings_not_acted_on(spec):
             sys.stderr.write(f"{spec.source}: note: {key} is not supported yet and is ignored\n")

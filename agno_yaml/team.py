@@ -10,75 +10,27 @@ failed run with the user's message and the error.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from typing import Any
 
-from .errors import ModelError, StoreError
+from .errors import ModelError, SessionError, StoreError
 from .history import history_messages
-from .messages import Message, RunRecord, ToolCall, ToolExecution, Usage, new_id
-from .models import Model, OnText
+from .messages import Message, RunRecord, ToolCall, ToolExecution, new_id
+from .models import OnText
 from .prompts import DELEGATE_ALL, DELEGATE_ONE, with_session_summary
 from .session_tools import SessionContext, bind
 from .spec import TeamSpec
 from .store import SessionStore, StorePolicy
 from .summary import Summarizer, update_summary
-from .tools import ToolArgumentError, ToolDef, call_tool
+from .tools import ToolArgumentError, call_tool
+from .turn import PARAGRAPH, Agent, OnEvent, Output, RunOutput, StoredRuns, Turn
 
 DEFAULT_MAX_ROUNDS = 10
-OnEvent = Callable[[str, dict[str, Any]], None]
-
-
-@dataclass
-class Agent:
-    """A model with what it is told and what it may call: the leader or one member."""
-
-    name: str
-    model: Model
-    system_message: str
-    tools: dict[str, ToolDef] = field(default_factory=dict)
-    member_id: str | None = None  # None for the leader
-    add_history_to_context: bool = False
-    num_history_runs: int | None = 3
-    num_history_messages: int | None = None
-    extra_tool_schemas: list[dict[str, Any]] = field(default_factory=list)  # tools the loop itself implements
-    session_tools: dict[str, ToolDef] = field(default_factory=dict)  # called with the turn's SessionContext
-
-    def tool_schemas(self) -> list[dict[str, Any]]:
-        own = [*self.tools.values(), *self.session_tools.values()]
-        return [*self.extra_tool_schemas, *(t.to_openai() for t in own)]
-
-
-@dataclass
-class RunOutput:
-    """What a run produced. ``run`` is the live leader run: nothing scrubbed, history included."""
-
-    run: RunRecord
-    member_runs: list[RunRecord]
-    summary: dict[str, Any] | None = None  # the session's summary after this run (new, or the one kept)
-    save_error: str | None = None  # the run happened but could not be stored (disk full, lock timeout)
-
-    @property
-    def content(self) -> str | None:
-        return self.run.content
-
-    @property
-    def status(self) -> str:
-        return self.run.status
-
-    @property
-    def ok(self) -> bool:
-        return self.run.status == "completed"
-
-    @property
-    def usage(self) -> Usage:
-        """Tokens and cost of the whole turn: the leader and every member."""
-        total = self.run.usage
-        for member_run in self.member_runs:
-            total = total + member_run.usage
-        return total
+__all__ = ["DEFAULT_MAX_ROUNDS", "Agent", "RunOutput", "Team"]  # Agent and RunOutput are defined in turn.py
 
 
 class _RoundLimit(Exception):
@@ -87,19 +39,6 @@ class _RoundLimit(Exception):
 
 class _ToolError(Exception):
     """A tool call the model got wrong; its text goes back to the model as the tool result."""
-
-
-@dataclass
-class _Turn:
-    session_id: str
-    user_id: str
-    message: str
-    stream: bool
-    on_text: OnText | None
-    on_event: OnEvent
-    past_runs: Iterable[RunRecord]  # the session's stored runs, newest first, read only when iterated
-    summary: dict[str, Any] | None = None  # the session's stored summary when the turn started
-    member_runs: list[RunRecord] = field(default_factory=list)
 
 
 def _ignore_event(kind: str, data: dict[str, Any]) -> None:
@@ -147,10 +86,17 @@ class Team:
     ) -> RunOutput:
         """Run one turn of ``session_id`` for ``user_id`` and save it (completed or failed)."""
         exists = self.store.get_session(session_id, user_id) if self.store else None  # refuses other users
+        if exists is not None and exists.team_id != self.spec.id:
+            raise SessionError(
+                f"session {session_id!r} belongs to another team ({exists.team_id!r}); continue it with that "
+                f"team's file, choose another --session id, or, if this is the same team renamed, add "
+                f"'id: {exists.team_id}' to this file"
+            )
         past: Iterable[RunRecord] = ()
         if exists is not None and self.store is not None:
-            past = _StoredRuns(self.store, session_id, user_id)
-        turn = _Turn(session_id, user_id, message, stream, on_text, on_event or _ignore_event, past)
+            past = StoredRuns(self.store, session_id, user_id)
+        output = Output(on_text if stream else None)
+        turn = Turn(session_id, user_id, message, stream, output, on_event or _ignore_event, past)
         turn.summary = exists.summary if exists is not None else None
         run = RunRecord(new_id(), session_id, user_id, message, model=self.leader.model.name)
         started = time.perf_counter()
@@ -173,7 +119,10 @@ class Team:
             raise
         try:
             self._save(run, turn, started, summary)
-        except StoreError as exc:  # the answer exists: hand it over, with the reason it is not stored
+        except (
+            StoreError,
+            SessionError,
+        ) as exc:  # the answer exists: hand it over, with why it is not stored
             return RunOutput(run, turn.member_runs, turn.summary, save_error=str(exc))
         return RunOutput(run, turn.member_runs, summary or turn.summary)
 
@@ -183,7 +132,7 @@ class Team:
         run.error = error
         run.content = None
 
-    def _summarize(self, run: RunRecord, turn: _Turn) -> dict[str, Any] | None:
+    def _summarize(self, run: RunRecord, turn: Turn) -> dict[str, Any] | None:
         """The updated session summary after a completed run, or None to keep the stored one.
 
         Runs before the save, so the run and its summary are written together. A problem is kept on
@@ -198,7 +147,7 @@ class Team:
         return outcome.summary
 
     def _save(
-        self, run: RunRecord, turn: _Turn, started: float, summary: dict[str, Any] | None = None
+        self, run: RunRecord, turn: Turn, started: float, summary: dict[str, Any] | None = None
     ) -> None:
         run.duration = time.perf_counter() - started
         if self.store is not None:
@@ -209,7 +158,7 @@ class Team:
 
     # -- the model loop ---------------------------------------------------------------------------
 
-    def _context(self, agent: Agent, turn: _Turn, user_text: str) -> list[Message]:
+    def _context(self, agent: Agent, turn: Turn, user_text: str) -> list[Message]:
         system = agent.system_message
         stored = (turn.summary or {}).get("summary") if agent.member_id is None else None
         if stored and self.spec.add_session_summary_to_context:
@@ -225,27 +174,33 @@ class Team:
         messages.append(Message("user", user_text))
         return messages
 
-    def _run_agent(self, agent: Agent, run: RunRecord, turn: _Turn, user_text: str) -> None:
+    def _run_agent(self, agent: Agent, run: RunRecord, turn: Turn, user_text: str) -> None:
         messages = self._context(agent, turn, user_text)
         run.messages = messages
         is_leader = agent.member_id is None
         # The user sees the leader's words, and in route mode the member's, which are the answer.
         streams = turn.stream and (is_leader or self.spec.mode == "route")
+        on_text = turn.output.write if streams else None
         schemas = agent.tool_schemas()
+        said: list[str] = []  # text written in rounds that also called tools: it is part of the answer
         for _ in range(self.max_rounds):
-            completion = agent.model.complete(messages, schemas or None, stream=streams, on_text=turn.on_text)
+            completion = agent.model.complete(messages, schemas or None, stream=streams, on_text=on_text)
             run.usage = run.usage + completion.usage
             reply = completion.message
             messages.append(reply)
             if not reply.tool_calls:
-                run.content = reply.content or ""
+                run.content = PARAGRAPH.join([*said, reply.content or ""]) if said else (reply.content or "")
                 return
+            if reply.content:
+                said.append(reply.content)
+                if streams:
+                    turn.output.paragraph()
             answers: list[tuple[str, str]] = []  # (member id, answer) of successful delegations
             for call in reply.tool_calls:
                 result = self._execute(agent, call, run, turn, answers)
                 messages.append(Message("tool", result, tool_call_id=call.id, name=call.name))
             if is_leader and self.spec.mode == "route" and answers:
-                self._finish_route(run, reply, answers, turn)
+                self._finish_route(run, said, answers)
                 return
         raise _RoundLimit(
             f"stopped after {self.max_rounds} model rounds without a final answer; "
@@ -253,19 +208,17 @@ class Team:
         )
 
     @staticmethod
-    def _finish_route(run: RunRecord, reply: Message, answers: list[tuple[str, str]], turn: _Turn) -> None:
+    def _finish_route(run: RunRecord, said: list[str], answers: list[tuple[str, str]]) -> None:
         """Return the member's answer as written, and record it as the leader's final message.
 
         Agno leaves the answer only inside a tool message, so history and summaries miss it.
         """
-        parts = [reply.content] if reply.content else []
-        parts += [answer for _, answer in answers]
-        run.content = "\n\n".join(parts)
+        run.content = PARAGRAPH.join([*said, *(answer for _, answer in answers)])
         run.answered_by = ",".join(dict.fromkeys(member for member, _ in answers))
         run.messages.append(Message("assistant", run.content))
 
     def _execute(
-        self, agent: Agent, call: ToolCall, run: RunRecord, turn: _Turn, answers: list[tuple[str, str]]
+        self, agent: Agent, call: ToolCall, run: RunRecord, turn: Turn, answers: list[tuple[str, str]]
     ) -> str:
         execution = ToolExecution(call.id, call.name, call.arguments)
         started = time.perf_counter()
@@ -276,7 +229,8 @@ class Team:
             elif agent.member_id is None and call.name == DELEGATE_ALL and self.members:
                 result = self._delegate_all(call, run, turn, execution)
             elif call.name in agent.tools:
-                result = call_tool(agent.tools[call.name], call.arguments)
+                with contextlib.redirect_stdout(sys.stderr):  # stdout carries only the answer
+                    result = call_tool(agent.tools[call.name], call.arguments)
             elif call.name in agent.session_tools:
                 result = call_tool(
                     bind(agent.session_tools[call.name], self._session(agent, turn)), call.arguments
@@ -297,14 +251,17 @@ class Team:
             result = f"Error: {exc}"
         except ModelError:
             raise
-        except Exception as exc:  # the tool's own failure is reported to the model, which may recover
+        except (
+            Exception,
+            SystemExit,
+        ) as exc:  # the tool's own failure is reported to the model, which may recover
             execution.error = f"{type(exc).__name__}: {exc}"
             result = f"Error: the tool {call.name} raised {type(exc).__name__}: {exc}"
         execution.duration = time.perf_counter() - started
         run.tool_calls.append(execution)
         return result
 
-    def _session(self, agent: Agent, turn: _Turn) -> SessionContext:
+    def _session(self, agent: Agent, turn: Turn) -> SessionContext:
         return SessionContext(
             self.store, turn.session_id, turn.user_id, agent.member_id, turn.past_runs,
             self.spec.num_history_sessions,
@@ -333,7 +290,7 @@ class Team:
         self,
         call: ToolCall,
         run: RunRecord,
-        turn: _Turn,
+        turn: Turn,
         execution: ToolExecution,
         answers: list[tuple[str, str]],
     ) -> str:
@@ -350,7 +307,7 @@ class Team:
         answers.append((member_id, answer))
         return answer
 
-    def _delegate_all(self, call: ToolCall, run: RunRecord, turn: _Turn, execution: ToolExecution) -> str:
+    def _delegate_all(self, call: ToolCall, run: RunRecord, turn: Turn, execution: ToolExecution) -> str:
         task = self._arguments(call, ("task",))["task"]
         parts = []
         for agent in self.members.values():
@@ -362,13 +319,15 @@ class Team:
                 parts.append(f"{agent.name}: Error - {member_run.error}")
         return "\n\n".join(parts)
 
-    def _run_member(self, agent: Agent, task: str, parent: RunRecord, turn: _Turn) -> RunRecord:
+    def _run_member(self, agent: Agent, task: str, parent: RunRecord, turn: Turn) -> RunRecord:
         text = task if self.spec.determine_input_for_members else turn.message
         member_run = RunRecord(
             new_id(), turn.session_id, turn.user_id, text, parent_run_id=parent.run_id,
             member=agent.member_id, model=agent.model.name,
         )  # fmt: skip
         turn.on_event("delegate", {"member": agent.member_id, "name": agent.name, "task": text})
+        if self.spec.mode == "route":
+            turn.output.paragraph()  # a route answer streams as its own paragraph, as in the final content
         started = time.perf_counter()
         try:
             self._run_agent(agent, member_run, turn, text)
@@ -378,15 +337,3 @@ class Team:
         turn.member_runs.append(member_run)
         turn.on_event("member_done", {"member": agent.member_id, "status": member_run.status})
         return member_run
-
-
-@dataclass
-class _StoredRuns:
-    """A session's stored runs, newest first; iterating reads the store only as far back as consumed."""
-
-    store: SessionStore
-    session_id: str
-    user_id: str
-
-    def __iter__(self) -> Iterator[RunRecord]:
-        return self.store.iter_runs_newest_first(self.session_id, self.user_id)

@@ -20,7 +20,7 @@ MULTILINGUAL = str(ROOT / "teams" / "multilingual.yaml")
 
 
 def agno(*args: str, input: str | None = None) -> Result:
-    return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+    return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False, prog_name="agno-run")
 
 
 @pytest.fixture()
@@ -59,7 +59,8 @@ def test_message_from_stdin_and_json_envelope(db: str) -> None:
     assert data["user_id"] == "ann" and data["member"] == "agent-1" and data["new_session"] is True
     assert set(data) == {
         "version", "status", "answer", "error", "team_id", "session_id", "new_session",
-        "user_id", "run_id", "member", "usage", "duration_s", "summary", "saved", "save_error",
+        "user_id", "run_id", "member", "usage", "duration_s", "summary", "summary_error", "saved",
+        "save_error",
     }  # fmt: skip
     assert set(data["usage"]) == {"input_tokens", "output_tokens", "total_tokens", "cost"}
     assert f"--session {data['session_id']}" in result.stderr  # how to continue
@@ -252,3 +253,61 @@ def test_an_answer_that_cannot_be_saved_is_still_printed(db: str, monkeypatch: p
     assert result.exit_code == 1
     assert result.stdout == "still answer me\n"
     assert "error: the answer could not be saved to session s: cannot write session file" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["", "--model", "echo"], "error: the message is empty; write something to say, or pipe it in\n"),
+        (
+            ["hi", "-u", " ", "--model", "echo"],
+            "error: --user is empty; give a user id, or leave the option out to use the file's user_id\n",
+        ),
+        (
+            ["hi", "--model", ""],
+            "error: --model is empty; give a model such as echo or openai/gpt-5-mini, or leave it out\n",
+        ),
+        (
+            ["hello", "world", "--model", "echo"],
+            "error: Got unexpected extra argument (world); put the message in quotes (see agno-run --help)\n",
+        ),
+    ],
+)
+def test_usage_mistakes_are_one_line_and_exit_2(db: str, args: list[str], message: str) -> None:
+    result = agno(MULTILINGUAL, *args, "--db", db)
+    assert result.exit_code == 2
+    assert (result.stdout, result.stderr) == ("", message)
+
+
+def test_a_store_path_that_is_a_file_is_refused_before_any_model_call(tmp_path: Path) -> None:
+    not_a_dir = tmp_path / "afile"
+    not_a_dir.write_text("")
+    result = agno(MULTILINGUAL, "hi", "--model", "echo", "--db", str(not_a_dir))
+    assert result.exit_code == 2
+    assert (
+        result.stderr
+        == f"error: the session store {not_a_dir} is a file, not a directory; give --db a directory\n"
+    )
+
+
+def test_continue_hint_is_quoted_for_the_shell(db: str) -> None:
+    result = agno(MULTILINGUAL, "hi", "-u", "Alice Smith", "-s", "s 1", "--model", "echo", "--db", db)
+    assert "continue with: agno-run " in result.stderr
+    assert "--user 'Alice Smith' --session 's 1'" in result.stderr
+
+
+def test_run_help_shows_the_form_people_type() -> None:
+    result = agno(MULTILINGUAL, "--help")
+    assert result.exit_code == 0
+    assert result.stdout.startswith("Usage: agno-run TEAM.yaml [MESSAGE] [OPTIONS]")
+
+
+def test_a_failed_summary_is_a_warning_not_a_failure(tmp_path: Path, db: str) -> None:
+    team = tmp_path / "t.yaml"
+    team.write_text("model: echo\nsession_summary_manager: {model: {id: scripted, replies: []}}\n")
+    result = agno(str(team), "remember me", "--db", db, "--json")
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert data["status"] == "completed" and data["answer"] == "remember me"
+    assert data["summary"] is None and "no reply left" in data["summary_error"]
+    assert "warning: the session summary was not updated: " in result.stderr

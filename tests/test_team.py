@@ -314,3 +314,58 @@ def test_python_tools_are_offered_and_called(tmp_path: Path) -> None:
         "Error: the tool boom raised RuntimeError: kaput",
     ]
     assert [t.error for t in out.run.tool_calls] == [None, "RuntimeError: kaput"]
+
+
+@pytest.mark.parametrize("mode", ["", "respond_directly: true"])
+def test_streamed_text_is_exactly_the_final_answer(tmp_path: Path, mode: str) -> None:
+    body = f"""\
+        {mode}
+        model:
+          id: scripted
+          replies:
+            - content: "Let me ask them."
+              tool_calls:
+                - {{name: delegate_task_to_member, arguments: {{member_id: agent-1, task: "a"}}}}
+                - {{name: delegate_task_to_member, arguments: {{member_id: agent-2, task: "b"}}}}
+            - "Both answered."
+        members:
+          - {{name: Agent 1, model: {{id: scripted, replies: ["one"]}}}}
+          - {{name: Agent 2, model: {{id: scripted, replies: ["two"]}}}}
+        """
+    shown: list[str] = []
+    out = make_team(tmp_path / "a", body).run(
+        "go", user_id="u", session_id="s", stream=True, on_text=shown.append
+    )
+    assert "".join(shown) == out.content
+    expected = "Let me ask them.\n\none\n\ntwo" if mode else "Let me ask them.\n\nBoth answered."
+    assert out.content == expected
+    assert make_team(tmp_path / "b", body).run("go", user_id="u", session_id="s").content == expected
+
+
+def test_a_tool_printing_does_not_touch_stdout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "noisy.py").write_text(
+        'def shout(text: str) -> str:\n    print("DEBUG", text)\n    return text.upper()\n'
+    )
+    team = make_team(
+        tmp_path,
+        """\
+        tools: ["noisy:shout"]
+        model: {id: scripted, replies: [{tool_calls: [{name: shout, arguments: {text: hi}}]}, "HI"]}
+        """,
+    )
+    assert team.run("x", user_id="u", session_id="s").content == "HI"
+    captured = capsys.readouterr()
+    assert captured.out == "" and "DEBUG hi" in captured.err
+
+
+def test_a_session_belongs_to_its_team(tmp_path: Path) -> None:
+    first = make_team(tmp_path, "name: Alpha\nmodel: {id: scripted, replies: [a]}\n")
+    first.run("hello", user_id="u", session_id="s")
+    second = make_team(tmp_path, "name: Beta\nmodel: {id: scripted, replies: [b]}\n")
+    with pytest.raises(SessionError) as info:
+        second.run("hello", user_id="u", session_id="s")
+    assert str(info.value) == (
+        "session 's' belongs to another team ('alpha'); continue it with that team's file, choose another "
+        "--session id, or, if this is the same team renamed, add 'id: alpha' to this file"
+    )
+    assert not scripted(second).requests
