@@ -21,7 +21,7 @@ _EXPORTS = {
     "check_team_file": "config",
     "compile_team": "compile",
     "Team": "team",
-    "RunOutput": "team",
+    "RunOutput": "turn",
     "SessionStore": "store",
     "TeamSpec": "spec",
 }

@@ -17,7 +17,8 @@ from .compile import compile_team, settings_not_acted_on
 from .config import load_team
 from .errors import UsageError
 from .store import SessionStore, new_session_id
-from .team import RunOutput, Team
+from .team import Team
+from .turn import RunOutput
 
 DEFAULT_USER = "default"
 JSON_FORMAT_VERSION = 1

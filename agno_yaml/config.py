@@ -20,13 +20,16 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from yaml.nodes import ScalarNode
+
 from .errors import ConfigError, Problem
-from .interpolate import interpolate
+from .interpolate import has_reference, interpolate
 from .spec import MemberSpec, ModelSpec, StoreSpec, SummarySpec, TeamSpec, member_id_from_name
 from .validate import check
-from .yamlload import load_yaml
+from .yamlload import JsonPath, construct_scalar, load_yaml
 
 SCHEMA_NAME = "team.schema.json"
+_STR_TAG = "tag:yaml.org,2002:str"
 _HERE = Path(__file__).resolve().parent
 # The wheel carries a copy inside the package; an editable or source checkout has only the top one.
 _SCHEMA_CANDIDATES = (_HERE / "schemas" / SCHEMA_NAME, _HERE.parent / "schemas" / SCHEMA_NAME)
@@ -93,6 +96,26 @@ def load_team(path: str | os.PathLike[str], env: Mapping[str, str] | None = None
     if problems:
         raise ConfigError(problems)
     return build_team(data, source=os.fspath(path))
+
+
+def reference_templates(path: str | os.PathLike[str]) -> dict[JsonPath, str]:
+    """Every string value in the file at ``path`` that uses a ``${VAR}`` reference, as written, by path.
+
+    Paths are those of the file (``("members", 0, "model", "api_base")``), not of the TeamSpec.
+    `inspect` shows these templates instead of what the environment put into them, since such values
+    are often secrets. The environment is not read, so the answer is the same on every machine, set
+    or unset. Raises ConfigError when the file cannot be read or parsed.
+    """
+    doc = load_yaml(path)
+    found: dict[JsonPath, str] = {}
+
+    def scalar(node: ScalarNode, at: JsonPath) -> Any:
+        if node.tag == _STR_TAG and has_reference(node.value):
+            found[at] = node.value
+        return construct_scalar(node)
+
+    doc.construct(scalar)
+    return found
 
 
 # -- from validated data to specs --------------------------------------------------------------

@@ -13,14 +13,21 @@ from typing import Any
 import yaml
 
 from .compile import compile_team, store_root
+from .config import reference_templates
+from .providers import safe_url
 from .spec import ModelSpec, TeamSpec
-from .team import Agent
+from .turn import Agent
+from .yamlload import JsonPath
 
 
 def _plain(value: Any) -> Any:
-    """Dataclasses to plain data; a model shows its public form, so an api_key is masked."""
+    """Dataclasses to fresh plain data; a model shows its public form, so an api_key is masked.
+
+    Every container is a new one (public_dict copies ``extra`` only one level deep), so masking
+    the view never reaches into the spec the caller still holds.
+    """
     if isinstance(value, ModelSpec):
-        return value.public_dict()
+        return _plain(value.public_dict())
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, Mapping):
@@ -28,6 +35,81 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     return value
+
+
+def _view_paths(spec: TeamSpec, file_path: JsonPath, *, models_replaced: bool) -> list[JsonPath]:
+    """Where a value of the file shows up in the configuration view.
+
+    The view has the file's shape, except that the team's model is also every model that inherits
+    it (members without their own, the summary manager). With ``--model`` every model is replaced,
+    so nothing the file says about models is shown.
+    """
+    in_model = file_path[:1] == ("model",) or (
+        len(file_path) >= 3
+        and file_path[0] in ("members", "session_summary_manager")
+        and "model" in file_path[1:3]
+    )
+    if in_model and models_replaced:
+        return []
+    if file_path[:1] != ("model",):
+        return [file_path]
+    rest = file_path[1:]
+    paths: list[JsonPath] = [file_path]
+    # Identity, not equality: build_team hands the team's ModelSpec object to every inheritor.
+    paths += [("members", i, "model", *rest) for i, m in enumerate(spec.members) if m.model is spec.model]
+    manager = spec.session_summary_manager
+    if manager is not None and manager.model is spec.model:
+        paths.append(("session_summary_manager", "model", *rest))
+    return paths
+
+
+def _put(view: dict[str, Any], path: JsonPath, template: str) -> None:
+    """Replace the value at ``path`` with ``template``; a path the view does not have is left alone."""
+    parent: Any = None
+    key: Any = None
+    node: Any = view
+    for item in path:
+        in_dict = isinstance(node, dict) and item in node
+        in_list = isinstance(node, list) and isinstance(item, int) and 0 <= item < len(node)
+        if not (in_dict or in_list):
+            return
+        parent, key, node = node, item, node[item]
+    if isinstance(node, dict) and "id" in node:
+        node["id"] = template  # a model written as a string is shown as a mapping
+    elif isinstance(node, list) and len(node) == 1:
+        node[0] = template  # a lone string in a string-or-list key (instructions, tools)
+    elif parent is not None and key != "api_key":  # a key stays "***", whatever it was written as
+        parent[key] = template
+
+
+def _models(configuration: dict[str, Any]) -> list[dict[str, Any]]:
+    found = [configuration.get("model")]
+    found += [m.get("model") for m in configuration.get("members") or ()]
+    found.append((configuration.get("session_summary_manager") or {}).get("model"))
+    return [m for m in found if isinstance(m, dict)]
+
+
+def _safe_configuration(spec: TeamSpec, configuration: dict[str, Any], *, models_replaced: bool) -> None:
+    """Show what the file wrote for every value built from a ``${VAR}``, and no api_base credentials.
+
+    Values that came from the environment are often secrets (a key inside an api_base or a header),
+    so the view shows the reference as written, e.g. ``Bearer ${API_TOKEN}``. The file is read again
+    for that; a team built without a file has no references to hide.
+    """
+    if spec.source and not spec.source.startswith("<"):
+        for file_path, template in reference_templates(spec.source).items():
+            for view_path in _view_paths(spec, file_path, models_replaced=models_replaced):
+                _put(configuration, view_path, template)
+    for model in _models(configuration):
+        if isinstance(model.get("api_base"), str):
+            model["api_base"] = _without_userinfo(model["api_base"])
+
+
+def _without_userinfo(url: str) -> str:
+    try:
+        return safe_url(url) or url
+    except ValueError:  # urlparse refuses some malformed netlocs: show nothing of it rather than all
+        return "***"
 
 
 def _agent_view(agent: Agent) -> dict[str, Any]:
@@ -51,6 +133,7 @@ def describe_team(
     team = compile_team(spec, model_override=model_override, store=False)
     effective = _plain(team.spec)
     source = effective.pop("source")
+    _safe_configuration(spec, effective, models_replaced=bool(model_override))
     return {
         "file": source,
         "mode": team.spec.mode if team.spec.members else "single agent",

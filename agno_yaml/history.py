@@ -29,7 +29,8 @@ def _drop_orphans(messages: list[Message]) -> list[Message]:
     return messages[start:]
 
 
-def _eligible(runs_newest_first: Iterable[RunRecord], member: str | None) -> Iterator[RunRecord]:
+def completed_runs(runs_newest_first: Iterable[RunRecord], member: str | None = None) -> Iterator[RunRecord]:
+    """Completed runs of the leader (member None: top-level runs) or of one member, newest first, lazily."""
     for run in runs_newest_first:
         if run.status != "completed":
             continue
@@ -38,11 +39,6 @@ def _eligible(runs_newest_first: Iterable[RunRecord], member: str | None) -> Ite
         if member is not None and run.member != member:
             continue
         yield run
-
-
-def completed_runs(runs_newest_first: Iterable[RunRecord], member: str | None = None) -> Iterator[RunRecord]:
-    """Completed runs of the leader (member None: top-level runs) or of one member, newest first, lazily."""
-    return _eligible(runs_newest_first, member)
 
 
 def conversation(run: RunRecord) -> list[Message]:
@@ -65,7 +61,7 @@ def select_runs(
 
     The input is consumed lazily, so a long session is read only as far back as needed.
     """
-    chosen = list(islice(_eligible(runs_newest_first, member), num_runs))
+    chosen = list(islice(completed_runs(runs_newest_first, member), num_runs))
     chosen.reverse()
     return chosen
 
@@ -85,7 +81,7 @@ def history_messages(
     if num_messages is not None:
         collected: list[Message] = []
         if num_messages > 0:
-            for run in _eligible(runs_newest_first, member):
+            for run in completed_runs(runs_newest_first, member):
                 collected[:0] = _replayable(run)
                 if len(collected) >= num_messages:
                     break

@@ -216,7 +216,8 @@ class LiteLLMModel:
         except Exception:  # an unknown provider: the call itself will say so
             return
         if missing:
-            names = " and ".join(missing)
+            # litellm lists gemini's two alternative key names; other providers' lists are all required.
+            names = (" or " if "GEMINI_API_KEY" in missing else " and ").join(missing)
             raise ModelError(
                 f"model {spec.id}: no API key: set {names} in the environment "
                 f"(or api_key: in the model mapping), or run offline with --model echo",

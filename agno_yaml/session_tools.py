@@ -12,10 +12,12 @@ What the tools read, and where we differ from Agno on purpose:
 - ``get_chat_history`` returns the user's messages and the answers with text, never system prompts,
   tool results or tool-call-only messages (Agno returns all of them), oldest first. ``num_chats``
   counts messages, as Agno's code does, but our schema says so: Agno's docstring promises pairs.
-- ``get_previous_session_messages`` lists sessions of the run's user only, read through that user's
-  index (never another user's files), leaves the current session out *before* taking the last
-  ``num_history_sessions`` (Agno 2.x counted it), and returns each run's question and final answer
-  (Agno 2.x paired messages by index and mostly returned system prompts).
+- ``get_previous_session_messages`` lists sessions of the run's user with this team only (the
+  sessions ``--continue`` chooses from), read through that user's index (never another user's
+  files), leaves the current session out *before* taking the last ``num_history_sessions`` (Agno 2.x
+  counted it), and returns each run's question and final answer (Agno 2.x paired messages by index
+  and mostly returned system prompts). The team is fixed when the tool is built (``session_tools``),
+  so it is not an argument a model could change.
 """
 
 from __future__ import annotations
@@ -111,15 +113,18 @@ def _iso(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="seconds")
 
 
-def get_previous_session_messages(ctx: SessionContext) -> str:
-    """The user's previous sessions, most recently active first, each with its recent exchanges."""
+def get_previous_session_messages(ctx: SessionContext, team_id: str) -> str:
+    """The user's previous sessions with team ``team_id``, most recently active first, each with its
+    recent exchanges."""
     if ctx.store is None:
         return "[]"
     found: list[dict[str, Any]] = []
     limit = ctx.num_history_sessions
     # list_sessions(user_id=...) reads only this user's index and the sessions it names, newest
-    # updated first, and drops any entry whose session document names another owner.
-    for info in ctx.store.list_sessions(user_id=ctx.user_id):
+    # updated first, and drops any entry whose session document names another owner. Another
+    # team's sessions are left out: its conversations were had with other instructions and members,
+    # and one store often holds several teams (the default .agno/ in a working directory).
+    for info in ctx.store.list_sessions(user_id=ctx.user_id, team_id=team_id):
         if limit is not None and len(found) >= limit:
             break
         if info.session_id == ctx.session_id:
@@ -142,6 +147,16 @@ def get_previous_session_messages(ctx: SessionContext) -> str:
             }
         )
     return _dump(found)
+
+
+@dataclass(frozen=True)
+class _PreviousSessionsOf:
+    """``get_previous_session_messages`` for one team: ``bind`` adds the context, the model no argument."""
+
+    team_id: str
+
+    def __call__(self, ctx: SessionContext) -> str:
+        return get_previous_session_messages(ctx, self.team_id)
 
 
 def _schema(properties: dict[str, Any]) -> dict[str, Any]:
@@ -183,11 +198,12 @@ _TOOLS = {
     ),
     PREVIOUS_SESSIONS: ToolDef(
         PREVIOUS_SESSIONS,
-        "Read this user's previous conversations (not the current one), most recently active first: "
+        "Read this user's previous conversations with this team (not the current one), most recently "
+        "active first: "
         "for each, its session id, dates and recent exchanges as user message and answer. Use it only "
         "when the user asks about earlier conversations, e.g. 'what did we talk about last time?'.",
         _schema({}),
-        get_previous_session_messages,
+        None,  # bound to the team in session_tools()
     ),
 }
 
@@ -197,14 +213,25 @@ def session_tools(
     read_chat_history: bool = False,
     read_tool_call_history: bool = False,
     search_session_history: bool = False,
+    team_id: str | None = None,
 ) -> dict[str, ToolDef]:
-    """The session tools an agent is offered, by name: only those whose flag is on."""
+    """The session tools an agent is offered, by name: only those whose flag is on.
+
+    ``search_session_history`` needs ``team_id``: previous sessions are those with this team.
+    """
     wanted = {
         CHAT_HISTORY: read_chat_history,
         TOOL_CALL_HISTORY: read_tool_call_history,
         PREVIOUS_SESSIONS: search_session_history,
     }
-    return {name: tool for name, tool in _TOOLS.items() if wanted[name]}
+    tools = {name: tool for name, tool in _TOOLS.items() if wanted[name]}
+    if search_session_history:
+        if not team_id:
+            raise ValueError("search_session_history needs the team_id its previous sessions belong to")
+        tools[PREVIOUS_SESSIONS] = dataclasses.replace(
+            tools[PREVIOUS_SESSIONS], function=_PreviousSessionsOf(team_id)
+        )
+    return tools
 
 
 def bind(tool: ToolDef, ctx: SessionContext) -> ToolDef:

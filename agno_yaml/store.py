@@ -36,20 +36,10 @@ from tinydb.table import Document
 
 from agno_yaml.errors import SessionError, StoreError
 from agno_yaml.messages import RunRecord
+from agno_yaml.segments import SEGMENT_BYTES, SEGMENT_RUNS, last_segment, read_segment, write_runs
 
-# Re-exported (the ``X as X`` form) so ``from agno_yaml.store import ...`` keeps working for every
-# name that used to be defined or imported here before segments and the user index moved out.
-from agno_yaml.segments import RUNS_TABLE as RUNS_TABLE
-from agno_yaml.segments import SEGMENT_BYTES as SEGMENT_BYTES
-from agno_yaml.segments import SEGMENT_RUNS as SEGMENT_RUNS
-from agno_yaml.segments import last_segment, read_segment, segment_file, write_runs
-from agno_yaml.storage import SCHEMA_VERSION as SCHEMA_VERSION
-from agno_yaml.storage import AtomicJSONStorage as AtomicJSONStorage
-from agno_yaml.storage import Layout as Layout
-from agno_yaml.storage import StorePolicy as StorePolicy
-from agno_yaml.storage import encode_id as encode_id
-from agno_yaml.storage import locked, open_db, scrub_run
-from agno_yaml.user_index import USER_TABLE as USER_TABLE
+# StorePolicy belongs to this module's API (append_runs takes one), so callers import it from here.
+from agno_yaml.storage import SCHEMA_VERSION, StorePolicy, encode_id, locked, open_db, scrub_run
 from agno_yaml.user_index import index_add, index_remove, indexed_session_ids, user_file
 
 T = TypeVar("T")
@@ -129,10 +119,6 @@ class SessionStore:
     @staticmethod
     def _session_file(sdir: str) -> str:
         return os.path.join(sdir, "session.json")
-
-    @staticmethod
-    def segment_file(sdir: str, index: int) -> str:
-        return segment_file(sdir, index)
 
     # ---- low level ---------------------------------------------------------------------------
 

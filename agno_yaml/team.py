@@ -30,7 +30,7 @@ from .tools import ToolArgumentError, call_tool
 from .turn import PARAGRAPH, Agent, OnEvent, Output, RunOutput, StoredRuns, Turn
 
 DEFAULT_MAX_ROUNDS = 10
-__all__ = ["DEFAULT_MAX_ROUNDS", "Agent", "RunOutput", "Team"]  # Agent and RunOutput are defined in turn.py
+__all__ = ["DEFAULT_MAX_ROUNDS", "Team"]
 
 
 class _RoundLimit(Exception):

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from teamkit import make_team, scripted
 
-from agno_yaml.errors import ToolImportError
+from agno_yaml.errors import ConfigError
 from agno_yaml.store import SessionStore
 
 
@@ -70,9 +70,10 @@ SESSIONS_SCHEMA = {
     "type": "function",
     "function": {
         "name": "get_previous_session_messages",
-        "description": "Read this user's previous conversations (not the current one), most recently active "
-        "first: for each, its session id, dates and recent exchanges as user message and answer. Use it "
-        "only when the user asks about earlier conversations, e.g. 'what did we talk about last time?'.",
+        "description": "Read this user's previous conversations with this team (not the current one), most "
+        "recently active first: for each, its session id, dates and recent exchanges as user message and "
+        "answer. Use it only when the user asks about earlier conversations, e.g. 'what did we talk about "
+        "last time?'.",
         "parameters": {"type": "object", "properties": {}, "required": [], "additionalProperties": False},
     },
 }
@@ -112,8 +113,10 @@ def test_flags_off_offer_no_session_tool(tmp_path: Path) -> None:
 
 def test_a_python_tool_may_not_take_a_session_tool_name(tmp_path: Path) -> None:
     (tmp_path / "clash.py").write_text('def get_chat_history() -> str:\n    """Mine."""\n    return ""\n')
-    with pytest.raises(ToolImportError, match="name of a built-in session tool"):
-        make_team(tmp_path, 'tools: ["clash:get_chat_history"]\nmodel: {id: scripted, replies: []}\n')
+    with pytest.raises(ConfigError, match="name of a built-in session tool") as info:
+        make_team(tmp_path, 'model: {id: scripted, replies: []}\ntools: ["clash:get_chat_history"]\n')
+    (problem,) = info.value.problems
+    assert (problem.line, problem.col, problem.path) == (2, 9, "$.tools[0]")
 
 
 COORDINATE_CHAT = """\
@@ -302,3 +305,58 @@ def test_previous_sessions_cut_long_texts(tmp_path: Path) -> None:
     team.run("recall", user_id="u", session_id="b")
     (session,) = tool_result(scripted(team).requests[-1])
     assert session["runs"][0]["assistant"] == "x" * 500 + "…"
+
+
+def test_previous_sessions_are_only_those_with_this_team(tmp_path: Path) -> None:
+    """Like --continue: another team's sessions of the same user, in the same store, are not offered."""
+    other = make_team(
+        tmp_path / "other",
+        """\
+        name: Other Team
+        model: {id: scripted, replies: ["the other team's answer"]}
+        """,
+    )
+    db = tmp_path / "db"
+    other.store = SessionStore(db)  # the same store as the team below: one .agno/ for several teams
+    other.run("a question for the other team", user_id="alice", session_id="other-1")
+    team = make_team(
+        tmp_path,
+        """\
+        name: Search Team
+        search_session_history: true
+        model: {id: scripted, replies: ["Pretoria",
+          {tool_calls: [{name: get_previous_session_messages, arguments: {}}]}, "summary"]}
+        """,
+    )
+    team.run("capital of South Africa?", user_id="alice", session_id="mine-1")
+    team.run("what did we discuss before?", user_id="alice", session_id="mine-2")
+    result = tool_result(scripted(team).requests[-1])
+    assert [s["session_id"] for s in result] == ["mine-1"]
+    assert "other team" not in json.dumps(result)
+    # Both sessions are this user's, so only the team tells them apart.
+    assert {s.session_id for s in SessionStore(db).list_sessions(user_id="alice")} == {
+        "other-1",
+        "mine-1",
+        "mine-2",
+    }
+
+
+def test_the_team_of_previous_sessions_is_not_a_model_argument(tmp_path: Path) -> None:
+    team = make_team(
+        tmp_path,
+        """\
+        search_session_history: true
+        model: {id: scripted, replies: ["hi",
+          {tool_calls: [{name: get_previous_session_messages, arguments: {team_id: other}}]}, "ok"]}
+        """,
+    )
+    team.run("hello", user_id="u", session_id="a")
+    team.run("recall", user_id="u", session_id="b")
+    assert "unknown argument 'team_id'" in scripted(team).requests[-1]["messages"][-1]["content"]
+
+
+def test_history_has_one_name_for_completed_runs() -> None:
+    from agno_yaml import history
+
+    assert not hasattr(history, "_eligible")  # it was an alias of completed_runs; one name is used everywhere
+    assert "completed_runs" in history.select_runs.__code__.co_names

@@ -19,8 +19,9 @@ from agno_yaml import storage as storage_mod
 from agno_yaml import store as store_mod
 from agno_yaml.errors import SessionError, StoreError
 from agno_yaml.messages import Message, RunRecord, ToolCall, ToolExecution, Usage
-from agno_yaml.storage import AtomicJSONStorage, encode_id
-from agno_yaml.store import SEGMENT_RUNS, SessionStore, StorePolicy, new_session_id
+from agno_yaml.segments import SEGMENT_RUNS
+from agno_yaml.storage import AtomicJSONStorage, StorePolicy, encode_id
+from agno_yaml.store import SessionStore, new_session_id
 
 ALICE = "alice@example.com"
 BOB = "bob@example.com"
@@ -616,3 +617,10 @@ def test_sigkill_mid_write_leaves_valid_files(tmp_path: Path) -> None:
         runs = SessionStore(root).runs("k", ALICE)
         assert [int(r.run_id[1:]) for r in runs[:5]] == list(range(min(5, len(runs))))
     assert len(runs) > 0
+
+
+def test_store_keeps_no_leftover_reexports() -> None:
+    # These moved to segments / storage / user_index; importing them from here hid where they live.
+    for moved in ("RUNS_TABLE", "USER_TABLE", "AtomicJSONStorage", "Layout"):
+        assert not hasattr(store_mod, moved), moved
+    assert not hasattr(SessionStore, "segment_file")  # nothing called it; segments.segment_file is the one
