@@ -76,13 +76,12 @@ class RunCommand(click.Command):
 @click.group(cls=DefaultCommandGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="agno-run")
 @click.option("--debug", is_flag=True, help="Show a traceback when something fails.")
-@click.pass_context
-def cli(ctx: click.Context, debug: bool) -> None:
+def cli(debug: bool) -> None:
     """Run Agno-style LLM teams declared in YAML; sessions are saved and continued by id.
 
     Run a turn:  agno-run TEAM.yaml "MESSAGE" [--user U] [--session S | --continue]
     """
-    ctx.obj = {"debug": debug}
+    # --debug is read from the group context when an error is reported (DefaultCommandGroup.invoke).
 
 
 def _err(text: str) -> None:

@@ -27,7 +27,7 @@ from .spec import TeamSpec
 from .store import SessionStore, StorePolicy
 from .summary import Summarizer, update_summary
 from .tools import ToolArgumentError, call_tool
-from .turn import PARAGRAPH, Agent, OnEvent, Output, RunOutput, StoredRuns, Turn
+from .turn import PARAGRAPH, Agent, Output, RunOutput, StoredRuns, Turn
 
 DEFAULT_MAX_ROUNDS = 10
 __all__ = ["DEFAULT_MAX_ROUNDS", "Team"]
@@ -39,10 +39,6 @@ class _RoundLimit(Exception):
 
 class _ToolError(Exception):
     """A tool call the model got wrong; its text goes back to the model as the tool result."""
-
-
-def _ignore_event(kind: str, data: dict[str, Any]) -> None:
-    return None
 
 
 class Team:
@@ -82,7 +78,6 @@ class Team:
         session_id: str,
         stream: bool = False,
         on_text: OnText | None = None,
-        on_event: OnEvent | None = None,
     ) -> RunOutput:
         """Run one turn of ``session_id`` for ``user_id`` and save it (completed or failed)."""
         exists = self.store.get_session(session_id, user_id) if self.store else None  # refuses other users
@@ -96,7 +91,7 @@ class Team:
         if exists is not None and self.store is not None:
             past = StoredRuns(self.store, session_id, user_id)
         output = Output(on_text if stream else None)
-        turn = Turn(session_id, user_id, message, stream, output, on_event or _ignore_event, past)
+        turn = Turn(session_id, user_id, message, stream, output, past)
         turn.summary = exists.summary if exists is not None else None
         run = RunRecord(new_id(), session_id, user_id, message, model=self.leader.model.name)
         started = time.perf_counter()
@@ -140,7 +135,6 @@ class Team:
         """
         if self.summarizer is None or self.store is None:
             return None
-        turn.on_event("summary", {"model": self.summarizer.model.name})
         outcome = update_summary(self.summarizer, turn.summary, turn.past_runs, run)
         run.usage = run.usage + outcome.usage
         run.summary_error = outcome.error
@@ -222,7 +216,6 @@ class Team:
     ) -> str:
         execution = ToolExecution(call.id, call.name, call.arguments)
         started = time.perf_counter()
-        turn.on_event("tool_call", {"agent": agent.name, "tool": call.name, "arguments": call.arguments})
         try:
             if agent.member_id is None and call.name == DELEGATE_ONE and self.members:
                 result = self._delegate_one(call, run, turn, execution, answers)
@@ -325,7 +318,6 @@ class Team:
             new_id(), turn.session_id, turn.user_id, text, parent_run_id=parent.run_id,
             member=agent.member_id, model=agent.model.name,
         )  # fmt: skip
-        turn.on_event("delegate", {"member": agent.member_id, "name": agent.name, "task": text})
         if self.spec.mode == "route":
             turn.output.paragraph()  # a route answer streams as its own paragraph, as in the final content
         started = time.perf_counter()
@@ -335,5 +327,4 @@ class Team:
             self._fail(member_run, "error", str(exc))
         member_run.duration = time.perf_counter() - started
         turn.member_runs.append(member_run)
-        turn.on_event("member_done", {"member": agent.member_id, "status": member_run.status})
         return member_run

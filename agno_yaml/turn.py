@@ -6,7 +6,7 @@ Kept apart from the loop in ``team.py`` so the loop reads as behaviour, not book
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +15,6 @@ from .models import Model, OnText
 from .store import SessionStore
 from .tools import ToolDef
 
-OnEvent = Callable[[str, dict[str, Any]], None]
 PARAGRAPH = "\n\n"  # joins the parts of an answer: text written before tool calls, route answers
 
 
@@ -94,7 +93,6 @@ class Turn:
     message: str
     stream: bool
     output: Output
-    on_event: OnEvent
     past_runs: Iterable[RunRecord]  # the session's stored runs, newest first, read only when iterated
     summary: dict[str, Any] | None = None  # the session's stored summary when the turn started
     member_runs: list[RunRecord] = field(default_factory=list)
