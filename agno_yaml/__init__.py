@@ -1,13 +1,16 @@
-"""agno-yaml: Agno-style multi-agent LLM teams declared in YAML, with sessions stored in TinyDB.
+"""agno-yaml: Agno-style multi-agent LLM teams declared in YAML, with sessions that persist.
 
 Library use mirrors the CLI::
 
-    from agno_yaml import load_team, compile_team
+    from agno_yaml import compile_team, load_team
     team = compile_team(load_team("teams/multilingual.yaml"), model_override="echo")
     out = team.run("comment ça va?", user_id="user_101", session_id="session_101")
     print(out.content)
 
-Names are imported lazily so ``import agno_yaml`` stays cheap.
+Layers, one way: ``config`` (file -> spec) -> ``runtime`` (spec -> Team, the run loop) -> ``store``
+(sessions), with ``models`` (the seam to LLMs) and ``tools`` (everything a model can call) beside
+the runtime; ``cli`` is a thin shell over them. Names are imported lazily so ``import agno_yaml``
+stays cheap.
 """
 
 from __future__ import annotations
@@ -18,12 +21,17 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "load_team": "config",
+    "load_team_text": "config",
     "check_team_file": "config",
-    "compile_team": "compile",
-    "Team": "team",
-    "RunOutput": "turn",
+    "LoadedTeam": "config",
+    "TeamSpec": "config",
+    "compile_team": "runtime",
+    "Team": "runtime",
+    "RunOutput": "runtime",
     "SessionStore": "store",
-    "TeamSpec": "spec",
+    "open_store": "store",
+    "get_model": "models",
+    "register_model": "models",
 }
 
 __all__ = ["__version__", *_EXPORTS]

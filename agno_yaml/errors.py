@@ -8,15 +8,22 @@ needed to report it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
-EXIT_OK = 0
 EXIT_RUN_FAILED = 1
 EXIT_BAD_INPUT = 2
 
 
+Severity = Literal["error", "warning", "note"]
+
+
 @dataclass(frozen=True)
 class Problem:
-    """One located problem in a team file: ``FILE:LINE:COL: PATH: message; fix``."""
+    """One located problem in a team file: ``FILE:LINE:COL: PATH: message; fix``.
+
+    Errors stop a file from loading; warnings and notes are shown (``FILE:LINE:COL: warning: ...``)
+    and the file is still used.
+    """
 
     file: str
     line: int
@@ -24,9 +31,11 @@ class Problem:
     path: str  # a JSON path such as "$.members[1].name"; "$" for the whole document
     message: str
     fix: str = ""
+    severity: Severity = "error"
 
     def __str__(self) -> str:
-        text = f"{self.file}:{self.line}:{self.col}: {self.path}: {self.message}"
+        label = "" if self.severity == "error" else f"{self.severity}: "
+        text = f"{self.file}:{self.line}:{self.col}: {label}{self.path}: {self.message}"
         return f"{text}; {self.fix}" if self.fix else text
 
     def to_dict(self) -> dict[str, object]:
@@ -37,7 +46,23 @@ class Problem:
             "path": self.path,
             "message": self.message,
             "fix": self.fix,
+            "severity": self.severity,
         }
+
+
+def type_name(value: object) -> str:
+    """How a value reads to a person: "a string", "an integer", "a mapping", "a list" ..."""
+    if value is None:
+        return "null (empty)"
+    names = ((bool, "a boolean"), (int, "an integer"), (float, "a number"), (str, "a string"))
+    for cls, name in names:
+        if isinstance(value, cls):
+            return name
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return f"a {type(value).__name__}"
 
 
 class AgnoYamlError(Exception):
@@ -83,12 +108,10 @@ class ModelError(AgnoYamlError):
         super().__init__(message)
 
 
-class RunFailed(AgnoYamlError):
-    """A run ended without an answer (model error, too many rounds). It is stored as a failed run."""
+class MissingKeyError(ModelError):
+    """A model needs an API key that is not set: found before the run starts, so nothing is stored."""
 
-    exit_code = EXIT_RUN_FAILED
+    exit_code = EXIT_BAD_INPUT
 
-    def __init__(self, message: str, *, run_id: str | None = None, session_id: str | None = None) -> None:
-        self.run_id = run_id
-        self.session_id = session_id
-        super().__init__(message)
+    def __init__(self, message: str) -> None:
+        super().__init__(message, kind="missing_key")

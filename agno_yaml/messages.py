@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -26,11 +27,20 @@ def now() -> float:
 
 @dataclass
 class ToolCall:
-    """A call the model asked for. ``arguments`` is the raw JSON text the model wrote."""
+    """A call the model asked for. ``arguments`` is the raw JSON text the model wrote.
+
+    Empty arguments become ``{}`` here, once, for every source (a provider, a stream, a script):
+    some models send "" for a tool without parameters. Anything else is kept as written, even
+    when it is not JSON, so the model can be told what was wrong with it.
+    """
 
     id: str
     name: str
     arguments: str = "{}"
+
+    def __post_init__(self) -> None:
+        if not (self.arguments or "").strip():
+            self.arguments = "{}"
 
     def to_openai(self) -> dict[str, Any]:
         return {
@@ -242,3 +252,31 @@ class RunRecord:
             answered_by=data.get("answered_by"),
             summary_error=data.get("summary_error"),
         )
+
+
+# ---- what a stored run means to a reader (history, summaries, session tools) -------------------
+
+
+def completed_runs(runs_newest_first: Iterable[RunRecord], member: str | None = None) -> Iterator[RunRecord]:
+    """Completed runs of the leader (member None: top-level runs) or of one member, newest first, lazily."""
+    for run in runs_newest_first:
+        if run.status != "completed":
+            continue
+        if member is None and not run.is_top_level:
+            continue
+        if member is not None and run.member != member:
+            continue
+        yield run
+
+
+def conversation(run: RunRecord) -> list[Message]:
+    """What was said in a run: its user message(s) and every assistant message with text.
+
+    System and tool messages, history copies and tool-call-only assistant messages (no text) are
+    left out. A route-mode run ends with the member's answer as an assistant message, so it is kept.
+    """
+    return [
+        m
+        for m in run.messages
+        if not m.from_history and (m.role == "user" or (m.role == "assistant" and (m.content or "").strip()))
+    ]

@@ -27,7 +27,8 @@ from collections.abc import Callable
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from agno_yaml.messages import Message, RunRecord, ToolCall, ToolExecution, Usage  # noqa: E402
-from agno_yaml.store import SessionStore, new_session_id  # noqa: E402
+from agno_yaml.store import new_session_id  # noqa: E402
+from agno_yaml.store.tinydb import TinyDBStore as SessionStore  # noqa: E402
 
 USER = "bench@example.com"
 LENGTHS = (1, 100, 300, 1000)

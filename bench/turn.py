@@ -23,8 +23,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from fake_openai import FakeOpenAI  # noqa: E402
 
-from agno_yaml.compile import compile_team  # noqa: E402
 from agno_yaml.config import load_team  # noqa: E402
+from agno_yaml.runtime.compile import compile_team  # noqa: E402
 
 TEAM = """\
 name: Bench Agent

@@ -1,15 +1,19 @@
-"""Test-wide guards: no test can reach a real model provider.
+"""Test-wide guards: no test can reach a real model provider or touch the developer's sessions.
 
-Two locks, either enough on its own: every socket connection to a non-loopback address raises,
-and ``AGNO_YAML_ONLY_LOCAL_MODELS=1`` (inherited by subprocesses) makes the litellm model refuse
-any endpoint that is not on 127.0.0.1.
+Two locks against the network, either enough on its own: every socket connection to a non-loopback
+address raises, and ``AGNO_YAML_ONLY_LOCAL_MODELS=1`` (inherited by subprocesses) makes the litellm
+model refuse any endpoint that is not on 127.0.0.1. The per-user default store is pointed at a
+throwaway directory (inherited by subprocesses too), so a test that names no store writes there.
 """
 
 from __future__ import annotations
 
+import atexit
 import ipaddress
 import os
+import shutil
 import socket
+import tempfile
 
 import pytest
 
@@ -20,6 +24,11 @@ os.environ["AGNO_YAML_ONLY_LOCAL_MODELS"] = "1"
 for _var in list(os.environ):
     if _var.endswith("_API_KEY") or _var.endswith("_API_BASE"):
         del os.environ[_var]
+
+DATA_HOME = tempfile.mkdtemp(prefix="agno-yaml-tests-")
+atexit.register(shutil.rmtree, DATA_HOME, True)
+os.environ["XDG_DATA_HOME"] = os.environ["LOCALAPPDATA"] = DATA_HOME
+os.environ.pop("AGNO_RUN_DB", None)
 
 _real_connect = socket.socket.connect
 

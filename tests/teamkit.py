@@ -6,10 +6,10 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from agno_yaml.compile import compile_team
 from agno_yaml.config import load_team
-from agno_yaml.models import ScriptedModel
-from agno_yaml.team import Team
+from agno_yaml.models.offline import ScriptedModel
+from agno_yaml.runtime.compile import compile_team
+from agno_yaml.runtime.team import Team
 
 
 def make_team(tmp_path: Path, body: str, **kwargs: Any) -> Team:
@@ -17,7 +17,7 @@ def make_team(tmp_path: Path, body: str, **kwargs: Any) -> Team:
     tmp_path.mkdir(parents=True, exist_ok=True)
     path = tmp_path / "team.yaml"
     path.write_text(textwrap.dedent(body), encoding="utf-8")
-    return compile_team(load_team(path), db_path=tmp_path / "db", **kwargs)
+    return compile_team(load_team(path), db=tmp_path / "db", **kwargs)
 
 
 def scripted(team: Team, member_id: str | None = None) -> ScriptedModel:

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from agno_yaml.cli import cli
-from agno_yaml.store import SessionStore
+from agno_yaml.store.tinydb import TinyDBStore as SessionStore
 
 ROOT = Path(__file__).resolve().parent.parent
 MULTILINGUAL = str(ROOT / "teams" / "multilingual.yaml")
@@ -195,7 +195,7 @@ def test_console_script_persists_across_processes(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_fast_commands_never_import_litellm(tmp_path: Path) -> None:
+def test_fast_commands_import_neither_litellm_nor_asyncio_nor_the_store(tmp_path: Path) -> None:
     probe = textwrap.dedent(
         f"""
         import sys
@@ -204,7 +204,8 @@ def test_fast_commands_never_import_litellm(tmp_path: Path) -> None:
         for args in (["--help"], ["validate", {MULTILINGUAL!r}], ["schema"], ["inspect", {MULTILINGUAL!r}]):
             result = CliRunner().invoke(cli, args)
             assert result.exit_code == 0, (args, result.output)
-            assert "litellm" not in sys.modules, args
+            heavy = [m for m in ("litellm", "asyncio", "filelock", "tinydb") if m in sys.modules]
+            assert heavy == [], (args, heavy)
         print("ok")
         """
     )
@@ -294,6 +295,7 @@ def test_continue_hint_is_quoted_for_the_shell(db: str) -> None:
     result = agno(MULTILINGUAL, "hi", "-u", "Alice Smith", "-s", "s 1", "--model", "echo", "--db", db)
     assert "continue with: agno-run " in result.stderr
     assert "--user 'Alice Smith' --session 's 1'" in result.stderr
+    assert f'continue with: agno-run {MULTILINGUAL} "..." --user' in result.stderr
 
 
 def test_run_help_shows_the_form_people_type() -> None:

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from agno_yaml import config
+from agno_yaml.config.spec import ModelSpec
+from agno_yaml.config.yamlload import MAX_BYTES, parse_yaml
 from agno_yaml.errors import ConfigError
-from agno_yaml.spec import ModelSpec
-from agno_yaml.yamlload import MAX_BYTES, parse_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {"SECRET": "sk-live-abc123", "NUMKEY": "12345", "SECRET_T": "77", "TOOL": "zz-hidden-tool"}
@@ -88,7 +88,7 @@ CASES = [
     Case('quoted_bool', "markdown: 'true'\n",
          ['1:11: $.markdown: expected true or false, got a string ("true"); write true or false, without quotes']),
     Case('db_not_mapping', 'db: tmp/agno\n',
-         ['1:5: $.db: expected a mapping, got a string ("tmp/agno"); write `key: value` lines indented under it']),
+         ['1:5: $.db: expected a mapping, got a string ("tmp/agno"); write db: {path: tmp/agno}']),
     Case('instructions_mapping', 'instructions:\n  a: 1\n',
          ["2:3: $.instructions: expected a string or a list, got a mapping; write one item per line, each starting with '- '"]),
     Case('yes_pitfall', 'members:\n  - name: A\n    role: yes\n',
@@ -125,11 +125,11 @@ CASES = [
     Case('duplicate_member_names', 'members:\n  - name: Agent 1\n  - name: Agent 2\n  - name: Agent 1\n',
          ['4:11: $.members[2].name: member name "Agent 1" is already used by $.members[0] (line 2); give each member its own name']),
     Case('derived_id_collision', 'members:\n  - name: Agent 1\n  - name: agent 1\n',
-         [f"3:11: $.members[1].name: the id derived from this name ('agent-1') is the same as the id of $.members[0] (derived from its name); {ID_FIX}"]),
+         [f"3:11: $.members[1].name: member id 'agent-1' (derived from this name) is already the id of $.members[0] (derived from its name), line 2; {ID_FIX}"]),
     Case('explicit_id_vs_derived', 'members:\n  - name: Writer\n    id: agent-1\n  - name: Agent 1\n',
-         [f"4:11: $.members[1].name: the id derived from this name ('agent-1') is the same as the id of $.members[0]; {ID_FIX}"]),
+         [f"4:11: $.members[1].name: member id 'agent-1' (derived from this name) is already the id of $.members[0], line 2; {ID_FIX}"]),
     Case('explicit_ids_equal', 'members:\n  - {name: A, id: same}\n  - {name: B, id: same}\n',
-         [f'3:19: $.members[1].id: this id is the same as the id of $.members[0]; {ID_FIX}']),
+         [f"3:19: $.members[1].id: member id 'same' is already the id of $.members[0], line 2; {ID_FIX}"]),
     Case('route_and_broadcast', 'respond_directly: true\ndelegate_task_to_all_members: true\n',
          ['2:1: $.delegate_task_to_all_members: respond_directly and delegate_task_to_all_members are both true, but a team has one mode; keep respond_directly for route mode (the chosen member answers) or delegate_task_to_all_members for broadcast mode (every member gets the task)']),
     Case('both_history_windows', 'num_history_runs: 3\nnum_history_messages: 10\n',
@@ -235,6 +235,27 @@ def test_secret_values_never_echoed(case: Case, in_tmp: Path) -> None:
             assert secret not in rendered
 
 
+def test_yaml_11_booleans_are_notes_that_do_not_stop_the_file(in_tmp: Path) -> None:
+    write("markdown: on\nrespond_directly: yes\nmembers:\n  - {name: A}\nstore_media: false\n")
+    problems = config.check_team_file(F, env={})
+    assert [str(p) for p in problems] == [
+        f"{F}:1:11: note: $.markdown: YAML reads the unquoted on as true; write true to say so plainly",
+        f"{F}:2:19: note: $.respond_directly: YAML reads the unquoted yes as true; write true to say so plainly",
+    ]
+    loaded = config.load_team(F, env={})
+    assert loaded.spec.markdown is True and loaded.spec.respond_directly is True
+    assert list(loaded.notes) == problems
+
+
+def test_an_unclosed_quote_is_reported_where_it_opens(in_tmp: Path) -> None:
+    write('name: T\ndescription: "A helpful team\nmembers:\n  - name: A\n')
+    (problem,) = config.check_team_file(F, env={})
+    assert str(problem) == (
+        f'{F}:2:14: $: YAML syntax error: the quote " opened here is never closed; '
+        'add the closing " at the end of the value'
+    )
+
+
 def test_missing_file_is_one_problem(in_tmp: Path) -> None:
     Path("multilingual.yaml").write_text("name: x\n")
     problems = config.check_team_file("multilingal.yaml")
@@ -278,14 +299,14 @@ def test_oversize_file_refused(in_tmp: Path) -> None:
 def test_dollar_dollar_is_a_literal_dollar(in_tmp: Path) -> None:
     team = config.load_team(
         write("description: 'costs $$5, not ${PRICE:-4}$$'\ninstructions: pay $$$$ now\n"), env={}
-    )
+    ).spec
     assert team.description == "costs $5, not 4$"
     assert team.instructions == ("pay $$ now",)
 
 
 def test_typed_interpolation(in_tmp: Path) -> None:
     text = "model:\n  id: ${MODEL:-x/y}\n  temperature: ${T:-0.2}\n  max_tokens: ${MAX}\nmarkdown: ${MD:-true}\nuser_id: '${U:-007}'\n"
-    team = config.load_team(write(text), env={"MAX": "256"})
+    team = config.load_team(write(text), env={"MAX": "256"}).spec
     assert team.model.id == "x/y"
     assert team.model.temperature == 0.2 and isinstance(team.model.temperature, float)
     assert team.model.max_tokens == 256
@@ -301,7 +322,7 @@ def test_defaults_and_agno_resolution(in_tmp: Path) -> None:
         "session_summary_manager: {session_summary_prompt: Short.}\n"
         "members:\n  - name: Agent 1\n  - name: Agent 2\n    model: echo\n"
     )
-    team = config.load_team(write(text), env={})
+    team = config.load_team(write(text), env={}).spec
     assert (team.name, team.id, team.source) == ("team", "team", F)
     assert team.instructions == ("Be brief.",)
     assert team.model == ModelSpec(id="x/y", temperature=1.0)
@@ -312,16 +333,14 @@ def test_defaults_and_agno_resolution(in_tmp: Path) -> None:
     assert team.session_summary_manager.model is team.model
     assert team.session_summary_manager.session_summary_prompt == "Short."
     assert [(m.id, m.model.id) for m in team.members] == [("agent-1", "x/y"), ("agent-2", "echo")]
-    assert (
-        team.db.path == ".agno" and team.num_history_sessions == 20 and team.store_history_messages is False
-    )
+    assert team.db.path is None and team.num_history_sessions == 20 and team.store_history_messages is False
 
 
 def test_summaries_enabled_without_manager_get_default_summary_spec(in_tmp: Path) -> None:
     team = config.load_team(
         write("name: My Team\nenable_session_summaries: true\nadd_session_summary_to_context: false\n"),
         env={},
-    )
+    ).spec
     assert team.id == "my-team"
     assert (
         team.session_summary_manager is not None
@@ -339,7 +358,7 @@ def test_merge_keys_are_not_duplicates(in_tmp: Path) -> None:
 
 def test_interpolation_reads_os_environ_by_default(in_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AGNO_YAML_TEST_NAME", "From Env")
-    assert config.load_team(write("name: ${AGNO_YAML_TEST_NAME}\n")).name == "From Env"
+    assert config.load_team(write("name: ${AGNO_YAML_TEST_NAME}\n")).spec.name == "From Env"
 
 
 def test_importing_config_does_not_import_litellm() -> None:

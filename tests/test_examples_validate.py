@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from agno_yaml import config
-from agno_yaml.spec import TeamSpec
+from agno_yaml.config.spec import TeamSpec
 
 TEAMS = Path(__file__).resolve().parent.parent / "teams"
 FILES = sorted(TEAMS.glob("*.yaml"))
@@ -31,7 +31,7 @@ def test_every_documented_example_exists() -> None:
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
 def test_example_is_valid(path: Path) -> None:
     assert config.check_team_file(path, env={}) == []
-    team = config.load_team(path, env={})
+    team = config.load_team(path, env={}).spec
     assert team.source == str(path)
 
 
@@ -44,7 +44,7 @@ def test_example_points_editors_at_schema_and_explains_itself(path: Path) -> Non
 
 
 def load(name: str) -> TeamSpec:
-    return config.load_team(TEAMS / name, env={})
+    return config.load_team(TEAMS / name, env={}).spec
 
 
 def test_multilingual_is_a_route_team_of_three() -> None:
@@ -55,7 +55,7 @@ def test_multilingual_is_a_route_team_of_three() -> None:
         ("Agent 2", "agent-2", "You answer questions in Chinese"),
         ("Agent 3", "agent-3", "You answer questions in French"),
     ]
-    assert team.db.path == "tmp/agno"
+    assert team.db.path == str(TEAMS / "tmp" / "agno")  # relative to the file, not the working directory
 
 
 def test_session_summary_uses_gemini_and_default_summary() -> None:

@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from agno_yaml.cli import cli
-from agno_yaml.config import load_team, reference_templates
-from agno_yaml.describe import describe_team
+from agno_yaml.config import load_team
+from agno_yaml.runtime.describe import describe_team
 
 SECRET = "sk-SUPERSECRET123"
 
@@ -89,20 +89,21 @@ def test_model_override_shows_no_reference_of_the_replaced_models(team_file: Pat
 
 
 def test_describing_leaves_the_spec_untouched(team_file: Path) -> None:
-    spec = load_team(team_file)
-    describe_team(spec)
+    loaded = load_team(team_file)
+    spec = loaded.spec
+    describe_team(loaded)
     assert spec.model.extra["extra_headers"]["Authorization"] == f"Bearer {SECRET}"
     assert spec.model.api_base == f"http://user:{SECRET}@host/v1"
 
 
-def test_reference_templates_are_by_file_path_and_need_no_environment(tmp_path: Path) -> None:
+def test_references_are_kept_as_written_by_file_path(tmp_path: Path) -> None:
     path = tmp_path / "t.yaml"
     path.write_text(
         "model: ${UNSET_MODEL_VAR:-echo}\n"
         "members:\n"
         "  - {name: A, role: 'costs $$5', instructions: [plain, 'hi ${NOT_SET_ANYWHERE}']}\n"
     )
-    assert reference_templates(path) == {
+    assert load_team(path, env={"NOT_SET_ANYWHERE": "there"}).sources == {
         ("model",): "${UNSET_MODEL_VAR:-echo}",
         ("members", 0, "instructions", 1): "hi ${NOT_SET_ANYWHERE}",
     }

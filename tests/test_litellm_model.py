@@ -17,11 +17,12 @@ from typing import Any
 import pytest
 from fake_openai import FakeOpenAI, refusing_port
 
+from agno_yaml.config.spec import ModelSpec
 from agno_yaml.errors import ModelError
-from agno_yaml.litellm_model import LiteLLMModel, is_loopback_url
 from agno_yaml.messages import Message, ToolCall
-from agno_yaml.spec import ModelSpec
-from agno_yaml.streaming import ToolCallAccumulator
+from agno_yaml.models.litellm import LiteLLMModel
+from agno_yaml.models.providers import is_loopback_url
+from agno_yaml.models.streaming import ToolCallAccumulator
 
 SECRET = "sk-test-0123456789abcdef"
 TOOLS = [
@@ -327,6 +328,14 @@ def test_unknown_provider(fake_openai: FakeOpenAI) -> None:
     assert info.value.kind == "not_found" and "provider/model" in str(info.value)
 
 
+def test_an_unknown_provider_prefix_is_named_not_blamed_on_the_form(fake_openai: FakeOpenAI) -> None:
+    with pytest.raises(ModelError) as info:
+        make(fake_openai, id="nosuch/model").complete(HI)
+    message = str(info.value)
+    assert info.value.kind == "not_found" and "litellm knows no provider named 'nosuch'" in message
+    assert "write the model string as provider/model" not in message  # they did
+
+
 def test_missing_key_reported_before_any_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("OPENAI_API_BASE", raising=False)
@@ -390,10 +399,10 @@ def test_importing_the_module_does_not_import_litellm() -> None:
     # Also: the local-only guard refuses before litellm is imported (the key is set, so no key check).
     code = """
 import os, sys
-import agno_yaml.litellm_model as lm, agno_yaml.models
+import agno_yaml.models.litellm as lm, agno_yaml.models
 from agno_yaml.errors import ModelError
 from agno_yaml.messages import Message
-from agno_yaml.spec import ModelSpec
+from agno_yaml.config.spec import ModelSpec
 print("litellm" in sys.modules)
 os.environ.update(AGNO_YAML_ONLY_LOCAL_MODELS="1", OPENAI_API_KEY="sk-x")
 try:
@@ -415,9 +424,9 @@ def test_tool_calls_skip_the_mcp_gateway() -> None:
 import json, sys
 sys.path.insert(0, "tests")
 from fake_openai import FakeOpenAI
-from agno_yaml.litellm_model import LiteLLMModel
+from agno_yaml.models.litellm import LiteLLMModel
 from agno_yaml.messages import Message
-from agno_yaml.spec import ModelSpec
+from agno_yaml.config.spec import ModelSpec
 tools = [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]
 with FakeOpenAI() as fake:
     spec = ModelSpec("openai/x", api_base=fake.base_url, api_key="k", timeout=1.0)

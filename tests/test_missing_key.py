@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from agno_yaml.config.spec import ModelSpec
 from agno_yaml.errors import ModelError
-from agno_yaml.litellm_model import LiteLLMModel
-from agno_yaml.spec import ModelSpec
+from agno_yaml.models.litellm import LiteLLMModel
 
 
 def missing_key_message(model_id: str) -> str:

@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from agno_yaml import config, spec
-from agno_yaml.spec import MemberSpec, ModelSpec, StoreSpec, SummarySpec, TeamSpec
+from agno_yaml import config
+from agno_yaml.config import schema as schema_mod
+from agno_yaml.config import spec
+from agno_yaml.config.spec import MemberSpec, ModelSpec, StoreSpec, SummarySpec, TeamSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = config.load_schema()
@@ -76,7 +78,7 @@ def test_schema_keys_match_dataclass_fields(level: str | None, cls: type, extra_
 
 def _resolved(path: Path, member: bool = False) -> TeamSpec:
     path.write_text("members:\n  - name: A\n" if member else "name: T\n", encoding="utf-8")
-    return config.load_team(path, env={})
+    return config.load_team(path, env={}).spec
 
 
 def _as_spec_value(value: Any) -> Any:
@@ -91,11 +93,10 @@ def test_team_defaults_match_resolved_team(tmp_path: Path) -> None:
         actual = getattr(team, key)
         if key == "model":
             assert actual == ModelSpec(id=prop["default"])
-        elif key == "db":
-            assert actual == StoreSpec(**prop["default"])
         else:
             assert actual == _as_spec_value(prop["default"]), key
     assert team.num_history_runs == 3 and team.add_session_summary_to_context is False
+    assert team.db == StoreSpec(path=None)  # no db: the store is chosen when the team is opened
 
 
 def test_member_and_nested_defaults_match(tmp_path: Path) -> None:
@@ -103,7 +104,7 @@ def test_member_and_nested_defaults_match(tmp_path: Path) -> None:
     for key, prop in props("member").items():
         if "default" in prop:
             assert getattr(member, key) == _as_spec_value(prop["default"]), key
-    assert StoreSpec().path == props("db")["path"]["default"] == spec.DEFAULT_DB_PATH
+    assert "default" not in props("db")["path"] and StoreSpec().path is None
     # Model options are left None in ModelSpec ("use the model layer's default"); that default must
     # be the one the schema documents.
     assert props("model")["timeout"]["default"] == spec.DEFAULT_TIMEOUT_S
@@ -120,6 +121,6 @@ def test_booleans_default_false_unless_documented() -> None:
 
 
 def test_schema_copy_is_found_in_package_or_repo() -> None:
-    found = config.schema_path()
+    found = schema_mod.schema_path()
     assert found.name == "team.schema.json"
-    assert found in config._SCHEMA_CANDIDATES
+    assert found.parent.name == "schemas" and found.parent.parent in (ROOT, ROOT / "agno_yaml")

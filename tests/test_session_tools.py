@@ -11,7 +11,7 @@ import pytest
 from teamkit import make_team, scripted
 
 from agno_yaml.errors import ConfigError
-from agno_yaml.store import SessionStore
+from agno_yaml.store.tinydb import TinyDBStore as SessionStore
 
 
 def tool_names(request: dict[str, Any]) -> list[str]:
@@ -353,10 +353,3 @@ def test_the_team_of_previous_sessions_is_not_a_model_argument(tmp_path: Path) -
     team.run("hello", user_id="u", session_id="a")
     team.run("recall", user_id="u", session_id="b")
     assert "unknown argument 'team_id'" in scripted(team).requests[-1]["messages"][-1]["content"]
-
-
-def test_history_has_one_name_for_completed_runs() -> None:
-    from agno_yaml import history
-
-    assert not hasattr(history, "_eligible")  # it was an alias of completed_runs; one name is used everywhere
-    assert "completed_runs" in history.select_runs.__code__.co_names

@@ -11,11 +11,11 @@ from click.testing import CliRunner
 from teamkit import make_team
 
 from agno_yaml.cli import cli
-from agno_yaml.models import ScriptedModel
-from agno_yaml.prompts import with_session_summary
-from agno_yaml.store import SessionStore
-from agno_yaml.summary import DEFAULT_INSTRUCTIONS, OUTPUT_FORMAT, REQUEST, parse_summary
-from agno_yaml.team import Team
+from agno_yaml.models.offline import ScriptedModel
+from agno_yaml.runtime.prompts import with_session_summary
+from agno_yaml.runtime.summary import DEFAULT_INSTRUCTIONS, OUTPUT_FORMAT, REQUEST, parse_summary
+from agno_yaml.runtime.team import Team
+from agno_yaml.store.tinydb import TinyDBStore as SessionStore
 
 ROOT = Path(__file__).resolve().parent.parent
 

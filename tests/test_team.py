@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ import pytest
 from teamkit import make_team, scripted
 
 from agno_yaml.errors import SessionError
-from agno_yaml.store import SessionStore
+from agno_yaml.store.tinydb import TinyDBStore as SessionStore
 
 
 def call(name: str, **arguments: Any) -> dict[str, Any]:
@@ -167,8 +168,14 @@ def test_a_wrong_member_id_and_bad_arguments_go_back_to_the_model(tmp_path: Path
     out = team.run("go", user_id="u", session_id="s")
     assert out.ok and out.content == "done"
     results = [r["messages"][-1]["content"] for r in scripted(team).requests[1:]]
-    assert results[0] == "Error: no member has the id 'agent-9'; choose one of: agent-1 (Agent 1)"
-    assert results[1].startswith("Error: the arguments are not valid JSON")
+    assert results[0].startswith(
+        "Error: Invalid arguments for tool 'delegate_task_to_member': "
+        'argument \'member_id\' must be one of "agent-1", got a string "agent-9". Expected a JSON object with: '
+        'member_id (one of "agent-1", required)'
+    )
+    assert results[1].startswith(
+        "Error: Invalid arguments for tool 'delegate_task_to_member': the arguments are not valid JSON"
+    )
     assert results[2] == "Error: there is no tool named 'no_such_tool'; call one of: delegate_task_to_member"
     assert results[3] == "ok"
 
@@ -342,20 +349,26 @@ def test_streamed_text_is_exactly_the_final_answer(tmp_path: Path, mode: str) ->
     assert make_team(tmp_path / "b", body).run("go", user_id="u", session_id="s").content == expected
 
 
-def test_a_tool_printing_does_not_touch_stdout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    (tmp_path / "noisy.py").write_text(
-        'def shout(text: str) -> str:\n    print("DEBUG", text)\n    return text.upper()\n'
+def test_the_library_never_redirects_the_process_streams(tmp_path: Path) -> None:
+    """Two turns in two threads (or a server) must not swap sys.stdout under each other: keeping
+    stdout for the answer is the CLI's job (tests/test_cli.py), not the run loop's."""
+    (tmp_path / "stream_probe.py").write_text(
+        "import sys\nSEEN = []\n"
+        'def probe() -> str:\n    """Report the streams."""\n'
+        "    SEEN.append((sys.stdout, sys.stderr))\n    return 'ok'\n"
     )
     team = make_team(
         tmp_path,
         """\
-        tools: ["noisy:shout"]
-        model: {id: scripted, replies: [{tool_calls: [{name: shout, arguments: {text: hi}}]}, "HI"]}
+        tools: ["stream_probe:probe"]
+        model: {id: scripted, replies: [{tool_calls: [{name: probe, arguments: {}}]}, "done"]}
         """,
     )
-    assert team.run("x", user_id="u", session_id="s").content == "HI"
-    captured = capsys.readouterr()
-    assert captured.out == "" and "DEBUG hi" in captured.err
+    before = (sys.stdout, sys.stderr)
+    assert team.run("x", user_id="u", session_id="s").content == "done"
+    import stream_probe  # the team file's directory was searched for it; it stays imported
+
+    assert [before] == stream_probe.SEEN
 
 
 def test_a_session_belongs_to_its_team(tmp_path: Path) -> None:

@@ -9,10 +9,10 @@ from click.testing import CliRunner
 from fake_openai import FakeOpenAI
 
 from agno_yaml.cli import cli
-from agno_yaml.compile import compile_team
 from agno_yaml.config import load_team
-from agno_yaml.store import SessionStore
-from agno_yaml.team import Team
+from agno_yaml.runtime.compile import compile_team
+from agno_yaml.runtime.team import Team
+from agno_yaml.store.tinydb import TinyDBStore as SessionStore
 
 
 def team_file(tmp_path: Path, fake: FakeOpenAI, body: str) -> Path:

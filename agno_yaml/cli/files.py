@@ -1,0 +1,101 @@
+"""``validate``, ``schema`` and ``inspect``: look at team files without running a model."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from ..errors import EXIT_BAD_INPUT
+from .app import cli, err
+
+VALIDATE_EPILOG = """\b
+Examples:
+  agno-run validate teams/*.yaml
+  agno-run validate team.yaml --json | jq '.files[].problems'
+"""
+INSPECT_EPILOG = """\b
+Examples:
+  agno-run inspect teams/multilingual.yaml
+  agno-run inspect teams/tools-team.yaml --model echo --json | jq '.members[0].tools'
+"""
+
+
+@cli.command(epilog=VALIDATE_EPILOG)
+@click.argument("files", nargs=-1, required=True, metavar="FILE...")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON report instead of lines.")
+@click.option(
+    "--strict-env", is_flag=True, help="Treat an unset ${VAR} as an error (by default it is a note)."
+)
+def validate(files: tuple[str, ...], as_json: bool, strict_env: bool) -> None:
+    """Check team files against the schema. Never imports tool code, so untrusted files are safe.
+
+    A ${VAR} that is unset here is only noted: the file can be checked without its secrets.
+    """
+    from ..config import check_team_file, is_unset_env_problem
+
+    report = []
+    failed = False
+    for path in files:
+        found = check_team_file(path)
+        unset = [] if strict_env else [p for p in found if is_unset_env_problem(p)]
+        notes = [p for p in found if p.severity != "error" or p in unset]
+        problems = [p for p in found if p not in notes]
+        failed = failed or bool(problems)
+        report.append(
+            {
+                "file": path,
+                "ok": not problems,
+                "problems": [p.to_dict() for p in problems],
+                "notes": [p.to_dict() for p in notes],
+            }
+        )
+        if not as_json:
+            for problem in problems:
+                err(str(problem))
+            for note in notes:
+                if note in unset:
+                    err(
+                        f"{note.file}:{note.line}:{note.col}: note: {note.message}; it must be set to run the team"
+                    )
+                else:
+                    err(str(note))
+            if not problems:
+                click.echo(f"{path}: ok")
+    if as_json:
+        click.echo(json.dumps({"ok": not failed, "files": report}, indent=2, ensure_ascii=False))
+    if failed:
+        sys.exit(EXIT_BAD_INPUT)
+
+
+@cli.command()
+def schema() -> None:
+    """Print the JSON Schema of team files."""
+    from ..config import schema_text
+
+    click.echo(schema_text(), nl=False)
+
+
+@cli.command(epilog=INSPECT_EPILOG)
+@click.argument("team_file", metavar="TEAM.yaml", type=click.Path(dir_okay=False))
+@click.option(
+    "--model", "model_override", metavar="MODEL", help="Show the team as it runs with this model everywhere."
+)
+@click.option("--db", metavar="PATH", help="Show the team as it runs with this session store.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of YAML.")
+@click.option("--strict", is_flag=True, help="Treat warnings (e.g. undocumented tools) as errors.")
+def inspect(team_file: str, model_override: str | None, db: str | None, as_json: bool, strict: bool) -> None:
+    """Show the effective team: every default, member ids, the store, each model's tools and system message."""
+    from ..config import load_team
+    from ..runtime.describe import describe_team, render_yaml
+
+    view = describe_team(
+        load_team(team_file, model_override=model_override),
+        model_override=model_override,
+        db=db,
+        strict=strict,
+    )
+    for warning in view["warnings"]:
+        err(warning)
+    click.echo(json.dumps(view, indent=2, ensure_ascii=False) if as_json else render_yaml(view))

@@ -1,0 +1,110 @@
+"""``agno-run TEAM.yaml [MESSAGE]``: the default command. Parses options only; ``turns`` does the work."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..errors import EXIT_RUN_FAILED, UsageError
+from .app import RunCommand, cli
+
+RUN_EPILOG = """\b
+Examples:
+  agno-run teams/multilingual.yaml "comment ça va?" --user user_101 --session session_101
+  echo "hello" | agno-run teams/coordinate.yaml --model echo
+  agno-run teams/session-history.yaml --continue "What was my first message?"
+"""
+
+
+@cli.command("run", cls=RunCommand, epilog=RUN_EPILOG, hidden=True)
+@click.argument("team_file", metavar="TEAM.yaml", type=click.Path(dir_okay=False))
+@click.argument("message", required=False)
+@click.option(
+    "-u",
+    "--user",
+    "user_id",
+    metavar="USER",
+    help="Who is talking (default: the file's user_id, else 'default').",
+)
+@click.option("-s", "--session", "session_id", metavar="ID", help="Continue (or start) this session.")
+@click.option(
+    "-c", "--continue", "continue_", is_flag=True, help="Continue your latest session of this team."
+)
+@click.option(
+    "--db",
+    metavar="PATH",
+    help="Session store directory (default: the file's db.path, else $AGNO_RUN_DB, else your user data directory).",
+)
+@click.option(
+    "--model",
+    "model_override",
+    metavar="MODEL",
+    help="Replace every model of the team, e.g. echo or ollama/llama3.2.",
+)
+@click.option(
+    "--stream/--no-stream",
+    default=None,
+    help="Print the answer as it arrives (default: when stdout is a terminal).",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print one JSON object (answer, session, usage, status) instead of the answer.",
+)
+@click.option(
+    "--strict", is_flag=True, help="Treat warnings about the team file (e.g. undocumented tools) as errors."
+)
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing on stderr but errors.")
+def run_command(
+    team_file: str,
+    message: str | None,
+    user_id: str | None,
+    session_id: str | None,
+    continue_: bool,
+    db: str | None,
+    model_override: str | None,
+    stream: bool | None,
+    as_json: bool,
+    strict: bool,
+    quiet: bool,
+) -> None:
+    """Run one turn of a team: agno-run TEAM.yaml "MESSAGE"."""
+    from .turns import RunRequest, run_turns
+
+    if session_id and continue_:
+        raise UsageError("--session and --continue both choose a session; give only one of them")
+    if user_id is not None and not user_id.strip():
+        raise UsageError("--user is empty; give a user id, or leave the option out to use the file's user_id")
+    if model_override is not None and not model_override.strip():
+        raise UsageError("--model is empty; give a model such as echo or openai/gpt-5-mini, or leave it out")
+    if db is not None and not db.strip():
+        raise UsageError("--db is empty; give a directory, or leave the option out")
+    if message is not None and message != "-" and not message.strip():
+        raise UsageError("the message is empty; write something to say, or pipe it in")
+    stdin = sys.stdin
+    messages: list[str] | None
+    if message == "-" or (message is None and not stdin.isatty()):
+        messages = [stdin.read().strip()]
+        if not messages[0]:
+            raise UsageError("no message: stdin was empty; pass MESSAGE as an argument or pipe text in")
+    elif message is None:
+        messages = None  # interactive chat
+    else:
+        messages = [message]
+    stdout = sys.stdout
+    request = RunRequest(
+        team_file=team_file,
+        user_id=user_id,
+        session_id=session_id,
+        continue_latest=continue_,
+        db=db,
+        model_override=model_override,
+        stream=(stdout.isatty() and not as_json) if stream is None else (stream and not as_json),
+        as_json=as_json,
+        strict=strict,
+        quiet=quiet,
+    )
+    if not run_turns(request, messages):
+        sys.exit(EXIT_RUN_FAILED)

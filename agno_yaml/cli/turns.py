@@ -1,0 +1,249 @@
+"""What ``agno-run TEAM.yaml MESSAGE`` does around ``Team.run``: pick the user and session, print.
+
+Contract with the terminal: the answer (or, with ``--json``, one JSON object) is the only thing on
+stdout; the session id, who answered, tokens, cost and time go to stderr. Whatever else a turn
+writes to stdout (a tool's print, a subprocess) is sent to stderr while the turn runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import shlex
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+import click
+
+from ..config import load_team
+from ..errors import UsageError
+from ..runtime.compile import compile_team, settings_not_acted_on
+from ..runtime.team import Team
+from ..runtime.turn import RunOutput
+from ..store import SessionStore, new_session_id
+from .app import JSON_FORMAT_VERSION
+
+DEFAULT_USER = "default"
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    team_file: str
+    user_id: str | None = None
+    session_id: str | None = None
+    continue_latest: bool = False
+    db: str | None = None
+    model_override: str | None = None
+    stream: bool = False
+    as_json: bool = False
+    strict: bool = False
+    quiet: bool = False
+
+
+@dataclass(frozen=True)
+class SessionChoice:
+    session_id: str
+    is_new: bool
+    note: str | None = None  # something the user should know about the choice
+
+
+def choose_session(
+    store: SessionStore | None, user_id: str, team_id: str, session_id: str | None, continue_latest: bool
+) -> SessionChoice:
+    """The session a turn goes to: the one named, the user's latest of this team, or a new one."""
+    if session_id is not None:
+        if not session_id.strip():
+            raise UsageError("--session needs a non-empty id; omit it to start a new session")
+        exists = store is not None and store.get_session(session_id, user_id) is not None
+        return SessionChoice(session_id, not exists)
+    if continue_latest:
+        latest = store.latest_session(user_id, team_id) if store is not None else None
+        if latest is not None:
+            return SessionChoice(latest, False)
+        fresh = new_session_id()
+        return SessionChoice(
+            fresh, True, f"no earlier session of user {user_id!r} with this team; starting {fresh}"
+        )
+    return SessionChoice(new_session_id(), True)
+
+
+def result_object(out: RunOutput, team: Team, choice: SessionChoice) -> dict[str, Any]:
+    """The documented ``--json`` envelope (see README, "JSON output")."""
+    run = out.run
+    return {
+        "version": JSON_FORMAT_VERSION,
+        "status": run.status,
+        "answer": run.content,
+        "error": run.error,
+        "team_id": team.id,
+        "session_id": run.session_id,
+        "new_session": choice.is_new,
+        "user_id": run.user_id,
+        "run_id": run.run_id,
+        "member": run.answered_by,
+        "usage": out.usage.to_dict() | {"cost": out.usage.cost},
+        "duration_s": round(run.duration, 3),
+        "summary": out.summary,  # the session summary after this turn; null when summaries are off
+        "summary_error": out.run.summary_error,
+        "saved": out.save_error is None,
+        "save_error": out.save_error,
+    }
+
+
+class _Answer:
+    """Writes streamed text straight through and remembers whether any arrived."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.written = ""
+
+    def write(self, text: str) -> None:
+        self.written += text
+        self.stream.write(text)
+        self.stream.flush()
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 0.001:
+        return "<1 ms"
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.1f} s"
+
+
+def _footer(out: RunOutput, choice: SessionChoice, team_file: str, store: str | None) -> str:
+    run = out.run
+    usage = out.usage
+    parts = [f"session {run.session_id}", f"user {run.user_id}"]
+    if run.answered_by:
+        parts.append(f"answered by {run.answered_by}")
+    parts.append(f"{usage.total_tokens} tokens ({usage.input_tokens} in, {usage.output_tokens} out)")
+    if usage.cost:
+        parts.append(f"${usage.cost:.6f}")
+    parts.append(_duration(run.duration))
+    line = "[" + " · ".join(parts) + "]"
+    if choice.is_new and out.save_error is None:
+        if store is not None:
+            line += f"\nsaved in {store}"
+        quoted = [shlex.quote(word) for word in ("--user", run.user_id, "--session", run.session_id)]
+        # The message placeholder in quotes, as the user will type the message.
+        line += f'\ncontinue with: agno-run {shlex.quote(team_file)} "..." ' + " ".join(quoted)
+    return line
+
+
+@contextlib.contextmanager
+def answer_stream() -> Iterator[TextIO]:
+    """The stream the answer goes to. While it is open, anything else written to stdout (``print``,
+    ``os.write(1, ...)``, a subprocess a tool starts) goes to stderr, so stdout stays parseable."""
+    out = sys.stdout
+    try:
+        fd = out.fileno()
+        err_fd = sys.stderr.fileno()
+    except (AttributeError, OSError, io.UnsupportedOperation):  # not a real file (tests, embedding)
+        fd = err_fd = -1
+    if fd != 1 or err_fd < 0:
+        sys.stdout = sys.stderr
+        try:
+            yield out
+        finally:
+            sys.stdout = out
+        return
+    out.flush()
+    saved = os.dup(1)
+    os.dup2(err_fd, 1)
+    answer = os.fdopen(os.dup(saved), "w", encoding=out.encoding, errors=out.errors)
+    sys.stdout = sys.stderr
+    try:
+        yield answer
+    finally:
+        sys.stdout = out
+        with contextlib.suppress(OSError, ValueError):
+            answer.flush()
+        answer.close()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _one_turn(team: Team, request: RunRequest, message: str, user_id: str, choice: SessionChoice) -> bool:
+    stderr = sys.stderr
+    with answer_stream() as stdout:
+        answer = _Answer(stdout)
+        out = team.run(
+            message, user_id=user_id, session_id=choice.session_id, stream=request.stream,
+            on_text=answer.write if request.stream else None,
+        )  # fmt: skip
+        if request.as_json:
+            stdout.write(json.dumps(result_object(out, team, choice), ensure_ascii=False) + "\n")
+            _json_written()
+        elif out.ok:
+            if not answer.written:
+                stdout.write((out.content or "") + "\n")
+            elif not answer.written.endswith("\n"):
+                stdout.write("\n")
+        stdout.flush()
+    if not out.ok:
+        stderr.write(
+            f"error: the run failed: {out.run.error}\n"
+            f"(your message is saved as failed run {out.run.run_id} in session {choice.session_id})\n"
+        )
+    if out.run.summary_error:
+        stderr.write(f"warning: the session summary was not updated: {out.run.summary_error}\n")
+    if out.save_error:
+        stderr.write(
+            f"error: the answer could not be saved to session {choice.session_id}: {out.save_error}\n"
+        )
+    if not request.quiet:
+        store = team.store.location if team.store is not None else None
+        stderr.write(_footer(out, choice, request.team_file, store) + "\n")
+    return out.ok and out.save_error is None
+
+
+def _json_written() -> None:
+    """Tell the error funnel stdout has its document already, so a later error adds no second one."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.find_root().meta["json_written"] = True
+
+
+def _chat(team: Team, request: RunRequest, user_id: str, choice: SessionChoice) -> bool:
+    sys.stderr.write(
+        f"chatting with {team.spec.name} in session {choice.session_id}; /exit or Ctrl-D to leave\n"
+    )
+    ok = True
+    while True:
+        try:
+            line = input("you> ").strip()
+        except EOFError:
+            sys.stderr.write("\n")
+            return ok
+        if line in ("/exit", "/quit"):
+            return ok
+        if not line:
+            continue
+        ok = _one_turn(team, request, line, user_id, choice) and ok
+        choice = SessionChoice(choice.session_id, False)
+
+
+def run_turns(request: RunRequest, messages: list[str] | None) -> bool:
+    """Run the given messages (or an interactive chat when None) in one session; True if all succeeded."""
+    loaded = load_team(request.team_file, model_override=request.model_override)
+    spec = loaded.spec
+    team = compile_team(loaded, model_override=request.model_override, db=request.db, strict=request.strict)
+    if not request.quiet:
+        for problem in (*loaded.notes, *team.warnings):
+            sys.stderr.write(f"{problem}\n")
+        for key in settings_not_acted_on(spec):
+            sys.stderr.write(f"{spec.source}: note: {key} is not supported yet and is ignored\n")
+    user_id = request.user_id or spec.user_id or DEFAULT_USER
+    choice = choose_session(team.store, user_id, team.id, request.session_id, request.continue_latest)
+    if choice.note and not request.quiet:
+        sys.stderr.write(choice.note + "\n")
+    if messages is None:
+        return _chat(team, request, user_id, choice)
+    ok = True
+    for message in messages:
+        ok = _one_turn(team, request, message, user_id, choice) and ok
+        choice = SessionChoice(choice.session_id, False)
+    return ok

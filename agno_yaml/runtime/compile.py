@@ -1,0 +1,203 @@
+"""A loaded team file -> a runnable Team: pick each model, import each tool, write each system
+message, open the store.
+
+This is the only step that imports user code (the ``module:function`` tools), which is why
+``agno-run validate`` stops before it. Every tool is tried, so one run reports every bad reference
+at its line in the file, and a tool described badly enough to leave the model guessing is a warning
+at its line (an error with ``strict``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..config import LoadedTeam
+from ..config.spec import ModelSpec, TeamSpec
+from ..config.yamlload import JsonPath, json_path
+from ..errors import ConfigError, Problem, Severity, ToolImportError
+from ..models import Model, get_model
+from ..store import SessionStore, open_store
+from ..tools import ToolDef, import_tool
+from ..tools.delegation import delegation_tools
+from ..tools.session import SESSION_TOOL_NAMES, session_tools
+from .prompts import leader_system_message, member_system_message
+from .summary import Summarizer
+from .team import DEFAULT_MAX_ROUNDS, Team
+from .turn import Agent
+
+
+def with_model(spec: TeamSpec, model_id: str) -> TeamSpec:
+    """The same team with every model (leader, members, summaries) replaced by ``model_id``."""
+    model = ModelSpec(id=model_id)
+    members = tuple(dataclasses.replace(m, model=model) for m in spec.members)
+    summary = spec.session_summary_manager
+    if summary is not None:
+        summary = dataclasses.replace(summary, model=model)
+    return dataclasses.replace(spec, model=model, members=members, session_summary_manager=summary)
+
+
+def settings_not_acted_on(spec: TeamSpec) -> list[str]:
+    """Keys the file sets that this version validates but does not act on yet, so the CLI can say so."""
+    return ["session_state"] if spec.session_state else []
+
+
+class _Models:
+    """One model object per distinct model spec, so a scripted reply list is shared in call order."""
+
+    def __init__(self) -> None:
+        self._made: dict[str, Model] = {}
+
+    def get(self, spec: ModelSpec) -> Model:
+        key = json.dumps(spec.public_dict(), sort_keys=True, default=str) + (spec.api_key or "")
+        if key not in self._made:
+            self._made[key] = get_model(spec)
+        return self._made[key]
+
+
+@dataclass(frozen=True)
+class _Found:
+    """Something about a tool reference, by its place in the file; located when reported."""
+
+    path: JsonPath  # ("tools", 1) or ("members", 0, "tools", 1)
+    message: str
+    fix: str = ""
+
+
+def _split(text: str) -> tuple[str, str]:
+    """Tool messages read "what is wrong; how to fix it": the last "; " separates the two."""
+    message, sep, fix = text.rpartition("; ")
+    return (message, fix) if sep else (fix, "")
+
+
+class _Tools:
+    """Imports the tools of every agent of one team, collecting problems and warnings as it goes."""
+
+    def __init__(self, spec: TeamSpec, search_path: Path | None) -> None:
+        self.spec = spec
+        self.search_path = search_path
+        self.problems: list[_Found] = []
+        self.warnings: list[_Found] = []
+
+    def load(self, refs: tuple[str, ...], at: JsonPath) -> dict[str, ToolDef]:
+        tools: dict[str, ToolDef] = {}
+        first_at: dict[str, int] = {}
+        for index, ref in enumerate(refs):
+            path = (*at, index)
+            try:
+                tool = import_tool(ref, search_path=self.search_path)
+            except ToolImportError as exc:
+                self.problems.append(_Found(path, *_split(str(exc))))
+                continue
+            if tool.name in SESSION_TOOL_NAMES:
+                self.problems.append(
+                    _Found(
+                        path,
+                        f"tool {ref!r} is named {tool.name!r}, the name of a built-in session tool",
+                        "rename the function (the read_*/search_session_history keys offer the built-in)",
+                    )
+                )
+            elif tool.name in tools:
+                first = json_path((*at, first_at[tool.name]))
+                self.problems.append(
+                    _Found(
+                        path,
+                        f"tool {ref!r} is a second tool named {tool.name!r} (the first is {first})",
+                        "remove one of them (a model calls tools by name)",
+                    )
+                )
+            else:
+                tools[tool.name] = tool
+                first_at[tool.name] = index
+                self.warnings += [_Found(path, *_split(f"tool {ref!r}: {w}")) for w in tool.warnings]
+        return tools
+
+
+def _locate(team: LoadedTeam | TeamSpec, found: list[_Found], severity: Severity = "error") -> list[Problem]:
+    """Problems at the file's line and column (at its top when the team has no located document)."""
+    if isinstance(team, LoadedTeam):
+        return [team.problem(f.path, f.message, f.fix, severity=severity) for f in found]
+    return [Problem(team.source, 1, 1, json_path(f.path), f.message, f.fix, severity) for f in found]
+
+
+def compile_team(
+    team: LoadedTeam | TeamSpec,
+    *,
+    model_override: str | None = None,
+    db: str | os.PathLike[str] | None = None,
+    store: SessionStore | None | bool = True,
+    max_rounds: int = DEFAULT_MAX_ROUNDS,
+    strict: bool = False,
+) -> Team:
+    """Build the runtime team from a loaded file (or a bare spec).
+
+    The store: ``store=True`` opens the one ``db`` (a ``--db`` override), the file's ``db:``,
+    ``AGNO_RUN_DB`` or the per-user default names; ``store=False`` runs without saving; a
+    SessionStore instance is used as it is. ``strict`` makes tool warnings errors.
+    """
+    spec = team.spec if isinstance(team, LoadedTeam) else team
+    if model_override:
+        spec = with_model(spec, model_override)
+    models = _Models()
+    file_dir = Path(spec.source).parent if spec.source and not spec.source.startswith("<") else None
+    tools = _Tools(spec, file_dir)
+    member_ids = [(m.id, m.name) for m in spec.members]
+    leader_tools = {
+        **{t.name: t for t in delegation_tools(member_ids, broadcast=spec.mode == "broadcast")},
+        **tools.load(spec.tools, ("tools",)),
+        **session_tools(
+            read_chat_history=spec.read_chat_history,
+            read_tool_call_history=spec.read_tool_call_history,
+            search_session_history=spec.search_session_history,
+            team_id=spec.id,
+        ),
+    }
+    leader = Agent(
+        name=spec.name,
+        model=models.get(spec.model),
+        system_message=leader_system_message(spec),
+        tools=leader_tools,
+        add_history_to_context=spec.add_history_to_context,
+        num_history_runs=spec.num_history_runs,
+        num_history_messages=spec.num_history_messages,
+    )
+    members = {
+        member.id: Agent(
+            name=member.name,
+            model=models.get(member.model),
+            system_message=member_system_message(member, spec),
+            tools={
+                **tools.load(member.tools, ("members", index, "tools")),
+                **session_tools(
+                    read_chat_history=member.read_chat_history,
+                    read_tool_call_history=member.read_tool_call_history,
+                ),
+            },
+            member_id=member.id,
+            add_history_to_context=member.add_history_to_context,
+            num_history_runs=member.num_history_runs or spec.num_history_runs,
+            num_history_messages=member.num_history_messages,
+        )
+        for index, member in enumerate(spec.members)
+    }
+    if tools.problems or (strict and tools.warnings):
+        raise ConfigError(_locate(team, tools.problems + (tools.warnings if strict else [])))
+    if store is True:
+        session_store: SessionStore | None = open_store(spec.db, db)
+    elif store is False or store is None:
+        session_store = None
+    else:
+        session_store = store
+    manager = spec.session_summary_manager
+    summarizer = (
+        Summarizer(models.get(manager.model), manager.session_summary_prompt)
+        if spec.enable_session_summaries and manager is not None
+        else None
+    )
+    warnings = tuple(_locate(team, tools.warnings, "warning"))
+    return Team(
+        spec, leader, members, session_store, max_rounds=max_rounds, summarizer=summarizer, warnings=warnings
+    )

@@ -1,0 +1,179 @@
+"""Session summaries: after each successful run, fold the new exchanges into the session's summary.
+
+Better than Agno, on purpose: the summary is **incremental**. The stored summary records the last
+run it covers (``last_run_id``); the next request sends that summary plus only the runs after it
+(normally just the run that finished), never the whole session again, so the cost of a summary does
+not grow with the session. Only what was said is rendered: user messages and assistant messages
+with text, so a tool-call-only message never shows up as ``Assistant: None``; a route-mode answer
+is the run's final assistant message, so it is included.
+
+A summary is a convenience: a model failure or an unusable reply never fails or loses the run.
+The previous summary is kept and the problem is returned for the run to record.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from ..messages import Message, RunRecord, Usage, completed_runs, conversation
+from ..models import Model
+from ..models.conventions import (
+    ASSISTANT_PREFIX,
+    CONVERSATION_TAG,
+    PREVIOUS_SUMMARY_TAG,
+    SUMMARY_REQUEST_TAG,
+    TOPICS_PREFIX,
+    USER_PREFIX,
+    block,
+)
+
+# Our paraphrase of Agno's default: what to extract, how short, and not to invent anything.
+DEFAULT_INSTRUCTIONS = """\
+You keep a running summary of a conversation between a user and an assistant, to be used as \
+context in later conversations with the same user.
+Write:
+- summary: a short summary of what matters for future interactions: who the user is, what they \
+asked for, what they were told, decisions and open questions. Leave out small talk.
+- topics: a few short labels for the subjects discussed.
+Be concise. Use only what the conversation says; do not make anything up."""
+
+REQUEST = "Write the updated summary of the conversation now."
+OUTPUT_FORMAT = (
+    'Reply with one JSON object and nothing else: {"summary": "<text>", "topics": ["<topic>", ...]}'
+)
+
+
+@dataclass(frozen=True)
+class Summarizer:
+    """The summary manager of a team: its model and, when the file gives one, its own instructions."""
+
+    model: Model
+    prompt: str | None = None  # replaces DEFAULT_INSTRUCTIONS; the conversation is still appended
+
+
+@dataclass
+class SummaryOutcome:
+    summary: dict[str, Any] | None  # the new summary to store; None keeps the stored one
+    usage: Usage = field(default_factory=Usage)
+    error: str | None = None
+
+
+def runs_since(runs_newest_first: Iterable[RunRecord], previous: dict[str, Any] | None) -> list[RunRecord]:
+    """Completed top-level runs after the one the previous summary covers, oldest first.
+
+    Reading stops at that run, so normally only the last segment of the session is parsed. Runs
+    stored after a failed summary attempt are picked up here, so nothing is skipped.
+    """
+    last = (previous or {}).get("last_run_id")
+    newer: list[RunRecord] = []
+    for run in completed_runs(runs_newest_first):
+        if last is not None and run.run_id == last:
+            break
+        newer.append(run)
+    newer.reverse()
+    return newer
+
+
+def render_conversation(runs: Iterable[RunRecord]) -> str:
+    lines = []
+    for run in runs:
+        for m in conversation(run):
+            speaker = USER_PREFIX if m.role == "user" else ASSISTANT_PREFIX
+            lines.append(f"{speaker}{(m.content or '').strip()}")
+    return "\n".join(lines)
+
+
+def summary_messages(
+    prompt: str | None, previous: dict[str, Any] | None, runs: Iterable[RunRecord]
+) -> list[Message]:
+    """The request: [system(instructions, previous summary, new messages, output format), user(ask)]."""
+    parts = [prompt if prompt is not None else DEFAULT_INSTRUCTIONS]
+    if previous and previous.get("summary"):
+        body = str(previous["summary"])
+        if previous.get("topics"):
+            body += TOPICS_PREFIX + ", ".join(str(t) for t in previous["topics"])
+        parts.append(
+            "The summary so far, covering the earlier part of the conversation. Merge the new messages "
+            "below into it and return one updated summary (and topics):\n" + block(PREVIOUS_SUMMARY_TAG, body)
+        )
+    parts.append(block(CONVERSATION_TAG, render_conversation(runs)))
+    # The tag lets the offline echo model recognise a summary request whatever the instructions are.
+    parts.append(block(SUMMARY_REQUEST_TAG, OUTPUT_FORMAT))
+    return [Message("system", "\n\n".join(parts)), Message("user", REQUEST)]
+
+
+_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL | re.IGNORECASE)
+
+
+def parse_summary(text: str | None) -> tuple[str, list[str]] | None:
+    """(summary, topics) from a reply: bare JSON, JSON in a code fence, or JSON inside other text."""
+    if not text:
+        return None
+    candidates = [text.strip(), *(m.group(1).strip() for m in _FENCE.finditer(text))]
+    start, end = text.find("{"), text.rfind("}")
+    if 0 <= start < end:
+        candidates.append(text[start : end + 1])
+    for candidate in candidates:
+        try:
+            data = json.loads(candidate)
+        except json.JSONDecodeError:
+            continue
+        if not isinstance(data, dict):
+            continue
+        summary = data.get("summary")
+        if not isinstance(summary, str) or not summary.strip():
+            continue
+        topics = data.get("topics") or []
+        if isinstance(topics, str):
+            topics = [topics]
+        if not isinstance(topics, list):
+            topics = []
+        return summary.strip(), [str(t).strip() for t in topics if str(t).strip()]
+    return None
+
+
+def _now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def update_summary(
+    summarizer: Summarizer,
+    previous: dict[str, Any] | None,
+    stored_runs_newest_first: Iterable[RunRecord],
+    current: RunRecord,
+) -> SummaryOutcome:
+    """Ask the summary model to fold ``current`` (and any stored runs the summary missed) into
+    ``previous``. Never raises for a model or parsing problem: the outcome carries the error."""
+    try:
+        new_runs = [*runs_since(stored_runs_newest_first, previous), current]
+    except Exception as exc:  # the stored runs could not be read: do not guess which ones are covered
+        return SummaryOutcome(
+            None, error=f"the session's runs could not be read: {type(exc).__name__}: {exc}"
+        )
+    messages = summary_messages(summarizer.prompt, previous, new_runs)
+    try:
+        completion = summarizer.model.complete(messages, None)
+    except Exception as exc:  # any provider failure: the run itself succeeded and must be kept
+        return SummaryOutcome(None, error=f"the summary model failed: {type(exc).__name__}: {exc}")
+    parsed = parse_summary(completion.message.content)
+    if parsed is None:
+        reply = " ".join((completion.message.content or "").split())[:200]
+        return SummaryOutcome(
+            None,
+            completion.usage,
+            f'the summary model did not reply with {{"summary": ..., "topics": [...]}}; it said: {reply!r}',
+        )
+    text, topics = parsed
+    summary = {
+        "summary": text,
+        "topics": topics,
+        "updated_at": _now_iso(),
+        "last_run_id": current.run_id,
+        "run_count": int((previous or {}).get("run_count", 0)) + len(new_runs),
+    }
+    return SummaryOutcome(summary, completion.usage)

@@ -1,0 +1,125 @@
+"""The session store: where every turn's runs go, behind one protocol with several backends.
+
+    from agno_yaml.store import open_store
+    store = open_store(None, "tmp/agno")               # a TinyDB directory; "memory:" for no files
+    store.append_runs("s1", "alice", "my-team", [run])
+    [r.content for r in store.runs("s1", "alice")]
+
+A session belongs to the user who created it and to its team. The rules every backend keeps are
+shared code, not the backends' own: ids (``rules.check_ids``), ownership checked inside the
+backend's transaction (``rules.check_owner``: another user naming the session is refused and reads
+nothing), the stored copy of a run (``rules.stored_run``: scrubbed by the ``StorePolicy``, stamped
+with its session and owner). ``tests/test_store_contract.py`` runs the same tests on every backend.
+
+Backends: ``memory`` (tests, library use) and ``tinydb`` (one directory of JSON files per session;
+the default). ``open_store`` picks one from ``--db``, the team file's ``db:``, ``AGNO_RUN_DB``, or
+the per-user default. Importing this package imports no backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from types import EllipsisType
+from typing import Any, Protocol, runtime_checkable
+
+from ..messages import RunRecord
+from .location import default_store_path, open_store
+from .policy import StorePolicy, scrub_run
+from .rules import SCHEMA_VERSION, SessionInfo, new_session_id
+
+
+@runtime_checkable
+class SessionStore(Protocol):
+    """What the runtime and the session commands need of a backend.
+
+    Every method that names a session takes the user too, and raises SessionError when the session
+    is another user's (naming nobody). Methods are safe to call from several threads and, for the
+    file and database backends, from several processes.
+    """
+
+    location: str  # where the sessions are, for people: a directory, a URL, "memory"
+
+    def get_session(self, session_id: str, user_id: str) -> SessionInfo | None:
+        """The session's fields, or None when it does not exist."""
+        ...
+
+    def append_runs(
+        self,
+        session_id: str,
+        user_id: str,
+        team_id: str,
+        runs: Sequence[RunRecord],
+        *,
+        policy: StorePolicy = ...,
+        summary: dict[str, Any] | None = None,
+        session_state: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> SessionInfo:
+        """Append ``runs`` in order, all or none, creating the session (owned by ``user_id``) on
+        first use; the given ``summary`` / ``session_state`` / ``metadata`` replace the stored ones."""
+        ...
+
+    def iter_runs_newest_first(self, session_id: str, user_id: str) -> Iterator[RunRecord]:
+        """Runs from the newest back, read only as far as the caller consumes; ownership is checked
+        when this is called, not on the first ``next()``."""
+        ...
+
+    def runs(self, session_id: str, user_id: str) -> list[RunRecord]:
+        """Every run, oldest first."""
+        ...
+
+    def update_session(
+        self,
+        session_id: str,
+        user_id: str,
+        *,
+        summary: dict[str, Any] | None | EllipsisType = ...,
+        session_state: dict[str, Any] | EllipsisType = ...,
+        metadata: dict[str, Any] | EllipsisType = ...,
+    ) -> SessionInfo:
+        """Replace the given fields (``...`` leaves one unchanged; ``summary=None`` clears it)."""
+        ...
+
+    def list_sessions(self, user_id: str | None = None, team_id: str | None = None) -> list[SessionInfo]:
+        """Sessions (of one user, of one team), most recently updated first."""
+        ...
+
+    def latest_session(self, user_id: str, team_id: str | None = None) -> str | None:
+        """The id of the user's most recently updated session (of the team), or None."""
+        ...
+
+    def delete_session(self, session_id: str, user_id: str) -> None:
+        """Remove the session and its runs; SessionError when there is no such session of the user."""
+        ...
+
+
+class StoreBase:
+    """What every backend derives the same way from its own primitives."""
+
+    def iter_runs_newest_first(self, session_id: str, user_id: str) -> Iterator[RunRecord]:
+        raise NotImplementedError
+
+    def list_sessions(self, user_id: str | None = None, team_id: str | None = None) -> list[SessionInfo]:
+        raise NotImplementedError
+
+    def runs(self, session_id: str, user_id: str) -> list[RunRecord]:
+        out = list(self.iter_runs_newest_first(session_id, user_id))
+        out.reverse()
+        return out
+
+    def latest_session(self, user_id: str, team_id: str | None = None) -> str | None:
+        found = self.list_sessions(user_id, team_id)
+        return found[0].session_id if found else None
+
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "SessionInfo",
+    "SessionStore",
+    "StoreBase",
+    "StorePolicy",
+    "default_store_path",
+    "new_session_id",
+    "open_store",
+    "scrub_run",
+]

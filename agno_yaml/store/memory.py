@@ -1,0 +1,131 @@
+"""The memory backend: sessions in a dict, gone when the process ends.
+
+For tests and for library users who want no files. It keeps the same rules as every backend
+(``rules``): documents are stored as JSON would store them (a copy through ``json``), so a value
+that could not be saved to a file fails here too, and nothing a caller holds is shared with the store.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from types import EllipsisType
+from typing import Any
+
+from ..messages import RunRecord
+from . import StoreBase
+from .policy import StorePolicy
+from .rules import (
+    SessionInfo,
+    changed_fields,
+    check_id,
+    check_ids,
+    check_owner,
+    new_session_doc,
+    not_found,
+    stored_run,
+)
+
+
+def _copy(value: Any) -> Any:
+    return json.loads(json.dumps(value))
+
+
+class MemoryStore(StoreBase):
+    location = "memory:"
+
+    def __init__(self) -> None:
+        self._sessions: dict[str, dict[str, Any]] = {}
+        self._runs: dict[str, list[dict[str, Any]]] = {}
+        self._lock = threading.RLock()
+
+    def _owned(self, session_id: str, user_id: str) -> dict[str, Any] | None:
+        check_ids(session_id, user_id)
+        doc = self._sessions.get(session_id)
+        if doc is not None:
+            check_owner(doc, session_id, user_id)
+        return doc
+
+    def get_session(self, session_id: str, user_id: str) -> SessionInfo | None:
+        with self._lock:
+            doc = self._owned(session_id, user_id)
+            return SessionInfo.from_doc(_copy(doc)) if doc is not None else None
+
+    def append_runs(
+        self,
+        session_id: str,
+        user_id: str,
+        team_id: str,
+        runs: Sequence[RunRecord],
+        *,
+        policy: StorePolicy = StorePolicy(),  # noqa: B008 - frozen, so sharing the default is safe
+        summary: dict[str, Any] | None = None,
+        session_state: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> SessionInfo:
+        check_ids(session_id, user_id)
+        docs = _copy([stored_run(r, session_id, user_id, policy) for r in runs])
+        fields = _copy(
+            changed_fields(
+                time.time(),
+                ... if summary is None else summary,
+                ... if session_state is None else session_state,
+                ... if metadata is None else metadata,
+            )
+        )
+        with self._lock:
+            doc = self._owned(session_id, user_id)
+            if doc is None:
+                doc = new_session_doc(session_id, user_id, team_id, fields["updated_at"])
+                self._sessions[session_id] = doc
+                self._runs[session_id] = []
+            stored = self._runs[session_id]
+            stored.extend(docs)
+            doc.update(fields, run_count=len(stored))
+            return SessionInfo.from_doc(_copy(doc))
+
+    def iter_runs_newest_first(self, session_id: str, user_id: str) -> Iterator[RunRecord]:
+        with self._lock:
+            if self._owned(session_id, user_id) is None:
+                return iter(())
+            snapshot = list(self._runs[session_id])
+        return (RunRecord.from_dict(_copy(d)) for d in reversed(snapshot))
+
+    def update_session(
+        self,
+        session_id: str,
+        user_id: str,
+        *,
+        summary: dict[str, Any] | None | EllipsisType = ...,
+        session_state: dict[str, Any] | EllipsisType = ...,
+        metadata: dict[str, Any] | EllipsisType = ...,
+    ) -> SessionInfo:
+        fields = _copy(changed_fields(time.time(), summary, session_state, metadata))
+        with self._lock:
+            doc = self._owned(session_id, user_id)
+            if doc is None:
+                raise not_found(session_id, user_id)
+            doc.update(fields)
+            return SessionInfo.from_doc(_copy(doc))
+
+    def list_sessions(self, user_id: str | None = None, team_id: str | None = None) -> list[SessionInfo]:
+        if user_id is not None:
+            check_id(user_id, "user id")
+        with self._lock:
+            found = [
+                SessionInfo.from_doc(_copy(doc))
+                for doc in self._sessions.values()
+                if (user_id is None or doc["user_id"] == user_id)
+                and (team_id is None or doc["team_id"] == team_id)
+            ]
+        found.sort(key=lambda s: (-s.updated_at, s.session_id))
+        return found
+
+    def delete_session(self, session_id: str, user_id: str) -> None:
+        with self._lock:
+            if self._owned(session_id, user_id) is None:
+                raise not_found(session_id, user_id)
+            del self._sessions[session_id]
+            del self._runs[session_id]

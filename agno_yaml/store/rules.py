@@ -1,0 +1,130 @@
+"""The rules every backend keeps, in one place: valid ids, who owns a session, what a stored run
+and a new session document look like, and the errors a person sees when a rule says no.
+
+A backend calls these inside its own transaction (under its lock), so the check and the read or
+write it guards happen together. The contract suite (tests/test_store_contract.py) proves each
+backend does.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import SessionError
+from ..messages import RunRecord
+from .policy import StorePolicy, scrub_run
+
+SCHEMA_VERSION = 1  # written into every stored document, so a later format can tell old ones apart
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """A session's own fields (its runs are read separately)."""
+
+    session_id: str
+    user_id: str
+    team_id: str
+    created_at: float
+    updated_at: float
+    run_count: int
+    summary: dict[str, Any] | None
+    session_state: dict[str, Any]
+    metadata: dict[str, Any]
+    schema_version: int
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> SessionInfo:
+        return cls(
+            session_id=doc["session_id"],
+            user_id=doc["user_id"],
+            team_id=doc.get("team_id", ""),
+            created_at=float(doc.get("created_at", 0.0)),
+            updated_at=float(doc.get("updated_at", 0.0)),
+            run_count=int(doc.get("run_count", 0)),
+            summary=doc.get("summary"),
+            session_state=dict(doc.get("session_state") or {}),
+            metadata=dict(doc.get("metadata") or {}),
+            schema_version=int(doc.get("schema_version", SCHEMA_VERSION)),
+        )
+
+
+def new_session_id() -> str:
+    """``s-YYYYMMDD-HHMMSS-xxxxxx`` (UTC): sorts by creation time, and the random tail makes two
+    sessions started in the same second distinct."""
+    return "s-" + time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
+
+
+def check_id(value: object, what: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise SessionError(f"{what} must be a non-empty string, got {value!r}")
+    return value
+
+
+def check_ids(session_id: object, user_id: object) -> None:
+    check_id(session_id, "session id")
+    check_id(user_id, "user id")
+
+
+def foreign(session_id: str) -> SessionError:
+    # Never name the owner: that alone would leak who uses which session id.
+    return SessionError(
+        f"session {session_id!r} belongs to another user; "
+        "choose another --session id or omit it to start a new one"
+    )
+
+
+def not_found(session_id: str, user_id: str) -> SessionError:
+    return SessionError(f"session {session_id!r} not found for user {user_id!r}")
+
+
+def check_owner(doc: Mapping[str, Any], session_id: str, user_id: str) -> None:
+    """Refuse unless the stored session document ``doc`` is ``session_id`` owned by ``user_id``."""
+    if doc.get("user_id") != user_id or doc.get("session_id") != session_id:
+        raise foreign(session_id)
+
+
+def stored_run(run: RunRecord, session_id: str, user_id: str, policy: StorePolicy) -> dict[str, Any]:
+    """The document stored for ``run``: scrubbed by ``policy``, and naming the session and owner it
+    is stored under whatever the caller set (readers check ``user_id`` on every run they return)."""
+    doc = scrub_run(run.to_dict(), policy)
+    doc["session_id"] = session_id
+    doc["user_id"] = user_id
+    doc["schema_version"] = SCHEMA_VERSION
+    return doc
+
+
+def new_session_doc(session_id: str, user_id: str, team_id: str, now: float) -> dict[str, Any]:
+    """A session document as it is first stored; backends may add fields of their own."""
+    return {
+        "session_id": session_id,
+        "user_id": user_id,
+        "team_id": team_id,
+        "created_at": now,
+        "updated_at": now,
+        "summary": None,
+        "session_state": {},
+        "metadata": {},
+        "schema_version": SCHEMA_VERSION,
+        "run_count": 0,
+    }
+
+
+def changed_fields(
+    now: float,
+    summary: Any = ...,
+    session_state: Any = ...,
+    metadata: Any = ...,
+) -> dict[str, Any]:
+    """The session fields an update writes: ``updated_at`` and each given value (``...``: unchanged)."""
+    fields: dict[str, Any] = {"updated_at": now}
+    if summary is not ...:
+        fields["summary"] = summary
+    if session_state is not ...:
+        fields["session_state"] = dict(session_state or {})
+    if metadata is not ...:
+        fields["metadata"] = dict(metadata or {})
+    return fields
