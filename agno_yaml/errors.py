@@ -15,6 +15,8 @@ EXIT_BAD_INPUT = 2
 
 
 Severity = Literal["error", "warning", "note"]
+_ONE_LINE_CHARS = "".join(chr(c) for c in range(32) if chr(c) != "\t") + "\x7f\u2028\u2029\x85"
+_ONE_LINE = {ord(ch): ch.encode("unicode_escape").decode("ascii") for ch in _ONE_LINE_CHARS}
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,9 @@ class Problem:
     def __str__(self) -> str:
         label = "" if self.severity == "error" else f"{self.severity}: "
         text = f"{self.file}:{self.line}:{self.col}: {label}{self.path}: {self.message}"
-        return f"{text}; {self.fix}" if self.fix else text
+        text = f"{text}; {self.fix}" if self.fix else text
+        # One line, whatever a value in it held: line breaks and control characters are escaped.
+        return text.translate(_ONE_LINE) if any(ch in text for ch in _ONE_LINE_CHARS) else text
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -106,6 +110,24 @@ class ModelError(AgnoYamlError):
         self.kind = kind  # missing_key | refused | auth | not_found | rate_limit | server | timeout | connection | bad_request | error
         self.retryable = retryable
         super().__init__(message)
+
+
+class Interrupted(KeyboardInterrupt):
+    """A turn stopped from outside: Ctrl-C (SIGINT), SIGTERM (``timeout``, ``docker stop``, a
+    cancelled CI job) or SIGHUP (a closed terminal). The turn is stored as cancelled before this
+    propagates; ``run_id`` and ``session_id`` say where."""
+
+    NAMES = {2: "Ctrl-C", 15: "SIGTERM", 1: "SIGHUP"}
+
+    def __init__(self, signum: int = 2, *, run_id: str | None = None, session_id: str | None = None) -> None:
+        self.signum = signum
+        self.run_id = run_id
+        self.session_id = session_id
+        super().__init__(f"stopped by {self.NAMES.get(signum, f'signal {signum}')}")
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum  # what a shell reports for a process ended by the signal
 
 
 class MissingKeyError(ModelError):

@@ -54,6 +54,9 @@ class Reply:
     completion_tokens: int | None = None  # default: one per word / call
     finish_reason: str | None = None
     model: str | None = None  # default: the model the request named
+    echo_key: bool = (
+        False  # error: put the request's Authorization header into the message, as some providers do
+    )
 
 
 def _split_words(text: str) -> list[str]:
@@ -145,6 +148,13 @@ class _Handler(BaseHTTPRequestHandler):
             error = reply.error_body or {
                 "error": {"message": f"scripted error {reply.status}", "type": "fake_error"}
             }
+            if reply.echo_key:
+                error = {
+                    "error": {
+                        **error["error"],
+                        "message": f"Incorrect API key: {self.headers.get('Authorization')}",
+                    }
+                }
             self._send_json(reply.status, error, reply.headers)
             return
         model = reply.model or str(body.get("model") or "fake")
@@ -387,9 +397,11 @@ class FakeOpenAI:
         error_type: str | None = None,
         retry_after: str | float | None = None,
         body: dict[str, Any] | None = None,
+        echo_key: bool = False,
         times: int = 1,
     ) -> FakeOpenAI:
-        """An HTTP error with an OpenAI-style body ``{"error": {"message", "type"}}`` (or ``body``)."""
+        """An HTTP error with an OpenAI-style body ``{"error": {"message", "type"}}`` (or ``body``);
+        ``echo_key`` puts the request's Authorization header into the message."""
         headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
         default_types = {
             400: "invalid_request_error",
@@ -406,7 +418,9 @@ class FakeOpenAI:
                 "code": None,
             }
         }
-        return self.add(Reply("error", status=status, error_body=error, headers=headers), times)
+        return self.add(
+            Reply("error", status=status, error_body=error, headers=headers, echo_key=echo_key), times
+        )
 
     def add_stall(
         self, seconds: float, *, text: str = "late answer", after_chunks: int | None = None, times: int = 1

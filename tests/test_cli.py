@@ -60,7 +60,7 @@ def test_message_from_stdin_and_json_envelope(db: str) -> None:
     assert set(data) == {
         "version", "status", "answer", "error", "team_id", "session_id", "new_session",
         "user_id", "run_id", "member", "usage", "duration_s", "summary", "summary_error", "saved",
-        "save_error",
+        "save_error", "warnings",
     }  # fmt: skip
     assert set(data["usage"]) == {"input_tokens", "output_tokens", "total_tokens", "cost"}
     assert f"--session {data['session_id']}" in result.stderr  # how to continue

@@ -11,6 +11,7 @@ import pytest
 from teamkit import make_team, scripted
 
 from agno_yaml.errors import ConfigError
+from agno_yaml.store import tinydb as tinydb_backend
 from agno_yaml.store.tinydb import TinyDBStore as SessionStore
 
 
@@ -268,13 +269,13 @@ def test_previous_sessions_are_the_same_users_most_recent_ones(
     team.run("hello again", user_id="alice", session_id="s4")
 
     read: list[str] = []
-    original = SessionStore._read_session_doc
+    original = tinydb_backend.read_doc
 
-    def spy(self: SessionStore, sdir: str) -> dict[str, Any] | None:
+    def spy(sdir: str, session_id: str) -> dict[str, Any] | None:
         read.append(sdir)
-        return original(self, sdir)
+        return original(sdir, session_id)
 
-    monkeypatch.setattr(SessionStore, "_read_session_doc", spy)
+    monkeypatch.setattr(tinydb_backend, "read_doc", spy)
     team.run("what did we discuss before?", user_id="alice", session_id="s4")
 
     result = tool_result(scripted(team).requests[-1])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,9 @@ from click.testing import CliRunner
 from teamkit import make_team
 
 from agno_yaml.cli import cli
+from agno_yaml.config import load_team_text
 from agno_yaml.models.offline import ScriptedModel
+from agno_yaml.runtime.compile import compile_team
 from agno_yaml.runtime.prompts import with_session_summary
 from agno_yaml.runtime.summary import DEFAULT_INSTRUCTIONS, OUTPUT_FORMAT, REQUEST, parse_summary
 from agno_yaml.runtime.team import Team
@@ -271,3 +274,31 @@ def test_the_echo_model_writes_an_extractive_summary(tmp_path: Path) -> None:
     )
     assert info.summary["topics"] == ["What can you tell", "I would also like"]
     assert info.summary["run_count"] == 2
+
+
+def test_summaries_stay_whole_under_concurrent_turns(tmp_path: Path) -> None:
+    """4 writers x 10 turns into one session, summaries on: the final summary covers all 40 runs.
+
+    Each summary is written only if the stored one is still the one it was built on, and an update
+    folds in every run the stored summary does not cover, so no turn's run is ever skipped.
+    """
+    body = "model: echo\nenable_session_summaries: true\n"
+
+    def writer(w: int) -> None:
+        # Each writer compiles its own team on the one store directory, as separate processes would.
+        team = compile_team(load_team_text(body, "team.yaml"), db=tmp_path / "shared")
+        for i in range(10):
+            team.run(f"message {w}-{i}", user_id="u", session_id="s")
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    store = SessionStore(tmp_path / "shared")
+    assert len(store.runs("s", "u")) == 40
+    summary = store.get_session("s", "u").summary  # type: ignore[union-attr]
+    assert summary is not None and summary["run_count"] == 40
+    for w in range(4):
+        for i in range(10):
+            assert f'"message {w}-{i}"' in summary["summary"]

@@ -2,13 +2,13 @@
 
 ``agno-run TEAM.yaml "MESSAGE"`` runs a turn (the hidden default command ``run``, in ``run`` and
 ``turns``); ``validate``, ``schema`` and ``inspect`` (``files``) look at files without running a
-model. ``app`` holds the group and the one place errors become lines. Library code is imported
+model; ``sessions`` looks after stored sessions. ``app`` holds the group and the one place errors become lines. Library code is imported
 inside commands, so ``--help`` and ``validate`` stay fast and never load litellm.
 """
 
 from __future__ import annotations
 
-from . import files, run  # noqa: F401 - registers the commands on the group
+from . import files, run, sessions  # noqa: F401 - registers the commands on the group
 from .app import cli
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from .. import __version__
-from ..errors import EXIT_BAD_INPUT, EXIT_RUN_FAILED, AgnoYamlError, ConfigError
+from ..errors import EXIT_BAD_INPUT, EXIT_RUN_FAILED, AgnoYamlError, ConfigError, Interrupted
 
 JSON_FORMAT_VERSION = 1
 
@@ -68,7 +68,12 @@ class DefaultCommandGroup(click.Group):
         except click.UsageError as exc:  # one line, never naming the hidden `run` command
             text = _usage_text(exc)
             self._fail(ctx, f"error: {text} (see agno-run --help)", text, EXIT_BAD_INPUT)
-        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, KeyboardInterrupt):
+        except Interrupted as stop:  # already reported where the turn was stored
+            ctx.exit(stop.exit_code)
+        except KeyboardInterrupt:  # Ctrl-C outside a turn (loading, the chat prompt)
+            err("cancelled")
+            ctx.exit(128 + 2)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except Exception as exc:  # a bug: one line, and the traceback for --debug
             if ctx.params.get("debug"):

@@ -15,6 +15,7 @@ Examples:
   agno-run validate teams/*.yaml
   agno-run validate team.yaml --json | jq '.files[].problems'
 """
+UNSAFE_HELP = "Accept standard-library and built-in functions (os:system ...) as tools."
 INSPECT_EPILOG = """\b
 Examples:
   agno-run inspect teams/multilingual.yaml
@@ -28,17 +29,20 @@ Examples:
 @click.option(
     "--strict-env", is_flag=True, help="Treat an unset ${VAR} as an error (by default it is a note)."
 )
-def validate(files: tuple[str, ...], as_json: bool, strict_env: bool) -> None:
-    """Check team files against the schema. Never imports tool code, so untrusted files are safe.
+@click.option("--allow-unsafe-tools", is_flag=True, help=UNSAFE_HELP)
+def validate(files: tuple[str, ...], as_json: bool, strict_env: bool, allow_unsafe_tools: bool) -> None:
+    """Check team files against the schema, without importing or running anything from them.
 
     A ${VAR} that is unset here is only noted: the file can be checked without its secrets.
+    Standard-library functions as tools (os:system ...) are refused. What validate cannot tell is
+    whether your own tool modules are safe: running or inspecting a team imports them.
     """
     from ..config import check_team_file, is_unset_env_problem
 
     report = []
     failed = False
     for path in files:
-        found = check_team_file(path)
+        found = check_team_file(path, allow_unsafe_tools=allow_unsafe_tools)
         unset = [] if strict_env else [p for p in found if is_unset_env_problem(p)]
         notes = [p for p in found if p.severity != "error" or p in unset]
         problems = [p for p in found if p not in notes]
@@ -85,13 +89,21 @@ def schema() -> None:
 @click.option("--db", metavar="PATH", help="Show the team as it runs with this session store.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of YAML.")
 @click.option("--strict", is_flag=True, help="Treat warnings (e.g. undocumented tools) as errors.")
-def inspect(team_file: str, model_override: str | None, db: str | None, as_json: bool, strict: bool) -> None:
+@click.option("--allow-unsafe-tools", is_flag=True, help=UNSAFE_HELP)
+def inspect(
+    team_file: str,
+    model_override: str | None,
+    db: str | None,
+    as_json: bool,
+    strict: bool,
+    allow_unsafe_tools: bool,
+) -> None:
     """Show the effective team: every default, member ids, the store, each model's tools and system message."""
     from ..config import load_team
     from ..runtime.describe import describe_team, render_yaml
 
     view = describe_team(
-        load_team(team_file, model_override=model_override),
+        load_team(team_file, model_override=model_override, allow_unsafe_tools=allow_unsafe_tools),
         model_override=model_override,
         db=db,
         strict=strict,

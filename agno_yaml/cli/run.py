@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import TextIO
 
 import click
 
@@ -56,6 +57,9 @@ Examples:
 @click.option(
     "--strict", is_flag=True, help="Treat warnings about the team file (e.g. undocumented tools) as errors."
 )
+@click.option(
+    "--allow-unsafe-tools", is_flag=True, help="Accept standard-library functions (os:system ...) as tools."
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing on stderr but errors.")
 def run_command(
     team_file: str,
@@ -68,6 +72,7 @@ def run_command(
     stream: bool | None,
     as_json: bool,
     strict: bool,
+    allow_unsafe_tools: bool,
     quiet: bool,
 ) -> None:
     """Run one turn of a team: agno-run TEAM.yaml "MESSAGE"."""
@@ -83,10 +88,17 @@ def run_command(
         raise UsageError("--db is empty; give a directory, or leave the option out")
     if message is not None and message != "-" and not message.strip():
         raise UsageError("the message is empty; write something to say, or pipe it in")
+    for what, value in (
+        ("the message", message),
+        ("--user", user_id),
+        ("--session", session_id),
+        ("--db", db),
+    ):
+        _check_utf8(what, value)
     stdin = sys.stdin
     messages: list[str] | None
     if message == "-" or (message is None and not stdin.isatty()):
-        messages = [stdin.read().strip()]
+        messages = [_read_stdin(stdin).strip()]
         if not messages[0]:
             raise UsageError("no message: stdin was empty; pass MESSAGE as an argument or pipe text in")
     elif message is None:
@@ -104,7 +116,37 @@ def run_command(
         stream=(stdout.isatty() and not as_json) if stream is None else (stream and not as_json),
         as_json=as_json,
         strict=strict,
+        allow_unsafe_tools=allow_unsafe_tools,
         quiet=quiet,
     )
     if not run_turns(request, messages):
         sys.exit(EXIT_RUN_FAILED)
+
+
+def _check_utf8(what: str, value: str | None) -> None:
+    """Refuse bytes that are not UTF-8 (Python keeps them as lone surrogates) before any request."""
+    if value is None:
+        return
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise UsageError(
+            f"{what} is not valid UTF-8 text (a byte that is not UTF-8 at position {e.start}); "
+            "check the terminal's encoding or pass the text through iconv"
+        ) from None
+
+
+def _read_stdin(stdin: TextIO) -> str:
+    """Stdin as text; bytes that are not UTF-8 are refused (they arrive as an error, or, when Python
+    runs with surrogateescape as in a C locale, as lone surrogates)."""
+    try:
+        text = stdin.read()
+        position = next((i for i, ch in enumerate(text) if "\udc80" <= ch <= "\udcff"), None)
+        if position is None:
+            return text
+        reason = f"invalid byte 0x{ord(text[position]) - 0xDC00:02x}"
+    except UnicodeDecodeError as e:
+        reason, position = e.reason, e.start
+    raise UsageError(
+        f"stdin is not UTF-8 text ({reason} at byte {position}); pipe UTF-8 text in, e.g. through iconv"
+    )

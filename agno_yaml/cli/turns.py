@@ -12,6 +12,7 @@ import io
 import json
 import os
 import shlex
+import signal
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,12 +21,12 @@ from typing import Any, TextIO
 import click
 
 from ..config import load_team
-from ..errors import UsageError
+from ..errors import Interrupted, UsageError
 from ..runtime.compile import compile_team, settings_not_acted_on
 from ..runtime.team import Team
 from ..runtime.turn import RunOutput
 from ..store import SessionStore, new_session_id
-from .app import JSON_FORMAT_VERSION
+from .app import JSON_FORMAT_VERSION, error_envelope
 
 DEFAULT_USER = "default"
 
@@ -41,6 +42,7 @@ class RunRequest:
     stream: bool = False
     as_json: bool = False
     strict: bool = False
+    allow_unsafe_tools: bool = False
     quiet: bool = False
 
 
@@ -91,6 +93,7 @@ def result_object(out: RunOutput, team: Team, choice: SessionChoice) -> dict[str
         "summary_error": out.run.summary_error,
         "saved": out.save_error is None,
         "save_error": out.save_error,
+        "warnings": list(out.warnings),
     }
 
 
@@ -170,10 +173,26 @@ def _one_turn(team: Team, request: RunRequest, message: str, user_id: str, choic
     stderr = sys.stderr
     with answer_stream() as stdout:
         answer = _Answer(stdout)
-        out = team.run(
-            message, user_id=user_id, session_id=choice.session_id, stream=request.stream,
-            on_text=answer.write if request.stream else None,
-        )  # fmt: skip
+        try:
+            out = team.run(
+                message, user_id=user_id, session_id=choice.session_id, stream=request.stream,
+                on_text=answer.write if request.stream else None,
+            )  # fmt: skip
+        except Interrupted as stop:
+            if answer.written and not answer.written.endswith("\n"):
+                stdout.write("\n")
+            if request.as_json:
+                document = error_envelope(str(stop), stop.exit_code) | {
+                    "status": "cancelled", "run_id": stop.run_id, "session_id": stop.session_id,
+                }  # fmt: skip
+                stdout.write(json.dumps(document, ensure_ascii=False) + "\n")
+                _json_written()
+            stdout.flush()
+            stderr.write(
+                f"cancelled: {stop}; your message is saved as cancelled run {stop.run_id} "
+                f"in session {stop.session_id}\n"
+            )
+            raise
         if request.as_json:
             stdout.write(json.dumps(result_object(out, team, choice), ensure_ascii=False) + "\n")
             _json_written()
@@ -190,6 +209,8 @@ def _one_turn(team: Team, request: RunRequest, message: str, user_id: str, choic
         )
     if out.run.summary_error:
         stderr.write(f"warning: the session summary was not updated: {out.run.summary_error}\n")
+    for warning in out.warnings:
+        stderr.write(f"warning: {warning}\n")
     if out.save_error:
         stderr.write(
             f"error: the answer could not be saved to session {choice.session_id}: {out.save_error}\n"
@@ -222,13 +243,47 @@ def _chat(team: Team, request: RunRequest, user_id: str, choice: SessionChoice) 
             return ok
         if not line:
             continue
-        ok = _one_turn(team, request, line, user_id, choice) and ok
+        try:
+            ok = _one_turn(team, request, line, user_id, choice) and ok
+        except Interrupted as stop:
+            if stop.signum != signal.SIGINT:
+                raise  # SIGTERM / SIGHUP end the chat; Ctrl-C only ends the turn
         choice = SessionChoice(choice.session_id, False)
+
+
+@contextlib.contextmanager
+def stop_signals() -> Iterator[None]:
+    """SIGTERM and SIGHUP stop a turn the way Ctrl-C does: the turn is stored as cancelled (with
+    the user's message and what was shown), then the process ends with 128 + the signal."""
+
+    def stop(signum: int, frame: object) -> None:
+        raise Interrupted(signum)
+
+    wanted = [s for s in ("SIGTERM", "SIGHUP") if hasattr(signal, s)]
+    try:
+        previous = {name: signal.signal(getattr(signal, name), stop) for name in wanted}
+    except ValueError:  # not the main thread: leave the process's signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        for name, handler in previous.items():
+            signal.signal(getattr(signal, name), handler)
 
 
 def run_turns(request: RunRequest, messages: list[str] | None) -> bool:
     """Run the given messages (or an interactive chat when None) in one session; True if all succeeded."""
-    loaded = load_team(request.team_file, model_override=request.model_override)
+    with stop_signals():
+        return _run_turns(request, messages)
+
+
+def _run_turns(request: RunRequest, messages: list[str] | None) -> bool:
+    loaded = load_team(
+        request.team_file,
+        model_override=request.model_override,
+        allow_unsafe_tools=request.allow_unsafe_tools,
+    )
     spec = loaded.spec
     team = compile_team(loaded, model_override=request.model_override, db=request.db, strict=request.strict)
     if not request.quiet:

@@ -90,6 +90,11 @@ def _lookup(m: re.Match[str], env: Mapping[str, str]) -> str:
     return current
 
 
+def referenced_names(value: str) -> list[str]:
+    """The variable names ``value`` refers to (``${A} and ${B:-x}`` -> ["A", "B"])."""
+    return [m.group("name") for m in _REF.finditer(value) if m.group("name")]
+
+
 def has_reference(value: str) -> bool:
     """``value`` uses at least one ``${NAME...}`` (not counting ``$$`` escapes)."""
     return any(m.group("name") for m in _REF.finditer(value))

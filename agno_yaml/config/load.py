@@ -18,7 +18,7 @@ from typing import Any
 
 from ..errors import ConfigError, Problem
 from .build import build_team
-from .interpolate import Interpolated, interpolate
+from .interpolate import Interpolated, interpolate, referenced_names
 from .schema import load_schema
 from .spec import TeamSpec
 from .validate import check
@@ -33,6 +33,7 @@ class LoadedTeam:
     doc: YamlDoc
     sources: Mapping[JsonPath, str] = field(default_factory=dict)  # values built from ${VAR}, as written
     notes: tuple[Problem, ...] = ()  # warnings and notes: the file loads, but the user should know
+    secrets: frozenset[str] = frozenset()  # what ${VAR}s put into the file: masked wherever shown or stored
 
     def problem(self, path: Sequence[PathItem], message: str, fix: str = "", **kw: Any) -> Problem:
         """A Problem at the value at ``path`` of the file, located by the document's marks."""
@@ -48,7 +49,7 @@ def in_model(path: JsonPath) -> bool:
 
 
 def _analyse(
-    doc: YamlDoc, env: Mapping[str, str] | None, models_replaced: bool
+    doc: YamlDoc, env: Mapping[str, str] | None, models_replaced: bool, allow_unsafe_tools: bool = False
 ) -> tuple[Interpolated, list[Problem]]:
     interp = interpolate(doc, env)
     if models_replaced:
@@ -56,7 +57,7 @@ def _analyse(
         interp.excused.update(
             p for p in interp.failed if in_model(p) and is_unset_env_problem(interp.failed[p])
         )
-    return interp, check(doc, interp, load_schema())
+    return interp, check(doc, interp, load_schema(), allow_unsafe_tools=allow_unsafe_tools)
 
 
 def _split(problems: list[Problem]) -> tuple[list[Problem], list[Problem]]:
@@ -65,29 +66,56 @@ def _split(problems: list[Problem]) -> tuple[list[Problem], list[Problem]]:
 
 
 def _load(
-    doc: YamlDoc, env: Mapping[str, str] | None, model_override: str | None, base_dir: str
+    doc: YamlDoc,
+    env: Mapping[str, str] | None,
+    model_override: str | None,
+    base_dir: str,
+    allow_unsafe_tools: bool = False,
 ) -> LoadedTeam:
-    interp, problems = _analyse(doc, env, bool(model_override))
+    interp, problems = _analyse(doc, env, bool(model_override), allow_unsafe_tools)
     errors, notes = _split(problems)
     if errors:
         raise ConfigError(errors)
     spec = build_team(interp.data, source=doc.file, base_dir=base_dir)
-    return LoadedTeam(spec, doc, dict(interp.sources), tuple(notes))
+    return LoadedTeam(spec, doc, dict(interp.sources), tuple(notes), _secrets(interp, env))
+
+
+SECRET_MIN_LENGTH = 6  # shorter values ("1", "true", a first name) are too common to mask in text
+
+
+def _secrets(interp: Interpolated, env: Mapping[str, str] | None) -> frozenset[str]:
+    """The values the environment put into the file: any may be a key or a token. A model id is not
+    one (it is shown in every footer); values too short to be a secret are left alone."""
+    environ: Mapping[str, str] = os.environ if env is None else env
+    found: set[str] = set()
+    for path, template in interp.sources.items():
+        if in_model(path) and path[-1] in ("id", "model"):
+            continue  # a model id
+        for name in referenced_names(template):
+            value = environ.get(name) or ""
+            if len(value) >= SECRET_MIN_LENGTH:
+                found.add(value)
+    return frozenset(found)
 
 
 def load_team(
-    path: str | os.PathLike[str], env: Mapping[str, str] | None = None, *, model_override: str | None = None
+    path: str | os.PathLike[str],
+    env: Mapping[str, str] | None = None,
+    *,
+    model_override: str | None = None,
+    allow_unsafe_tools: bool = False,
 ) -> LoadedTeam:
     """The team file at ``path``, every default filled in.
 
     Raises ConfigError listing every problem when anything in the file is wrong. ``env`` replaces
     ``os.environ`` for ``${VAR}`` references; with ``model_override`` the variables used only by
     the model settings it replaces need not be set. A relative ``db.path`` is resolved against the
-    file's directory.
+    file's directory. Standard-library tools are refused unless ``allow_unsafe_tools`` (or the
+    file's own ``allow_unsafe_tools: true``).
     """
     doc = load_yaml(path)
     base_dir = os.path.dirname(os.path.abspath(os.fspath(path)))
-    return _load(doc, env, model_override, base_dir)
+    return _load(doc, env, model_override, base_dir, allow_unsafe_tools)
 
 
 def load_team_text(
@@ -97,6 +125,7 @@ def load_team_text(
     env: Mapping[str, str] | None = None,
     base_dir: str | os.PathLike[str] | None = None,
     model_override: str | None = None,
+    allow_unsafe_tools: bool = False,
 ) -> LoadedTeam:
     """A team held in memory as YAML ``text``; ``name`` is how problems name it.
 
@@ -104,10 +133,12 @@ def load_team_text(
     the working directory).
     """
     doc = parse_yaml(text, name)
-    return _load(doc, env, model_override, os.path.abspath(base_dir or os.curdir))
+    return _load(doc, env, model_override, os.path.abspath(base_dir or os.curdir), allow_unsafe_tools)
 
 
-def check_team_file(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> list[Problem]:
+def check_team_file(
+    path: str | os.PathLike[str], env: Mapping[str, str] | None = None, *, allow_unsafe_tools: bool = False
+) -> list[Problem]:
     """Every problem in the team file at ``path``, notes included, in file order; [] when it is fine.
 
     Never raises for anything about the file (missing, unreadable, malformed): each is a Problem.
@@ -117,7 +148,7 @@ def check_team_file(path: str | os.PathLike[str], env: Mapping[str, str] | None 
         doc = load_yaml(path)
     except ConfigError as err:
         return err.problems
-    return _analyse(doc, env, False)[1]
+    return _analyse(doc, env, False, allow_unsafe_tools)[1]
 
 
 _UNSET_ENV = re.compile(r"environment variable \w+ is not set")

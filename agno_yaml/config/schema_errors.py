@@ -9,6 +9,7 @@ environment. The rules the schema cannot express are in ``validate``.
 from __future__ import annotations
 
 import difflib
+import json
 from typing import Any
 
 from yaml.nodes import ScalarNode
@@ -73,7 +74,7 @@ class Checker:
         hidden = self.interp.describe(path)
         if hidden is not None:
             return hidden
-        text = f'"{value}"' if isinstance(value, str) else _yaml_word(value)
+        text = json.dumps(value, ensure_ascii=False) if isinstance(value, str) else _yaml_word(value)
         return text if len(text) <= 60 else text[:57] + '..."'
 
     def add(self, path: JsonPath, message: str, fix: str = "", at_key: Any = None) -> None:
@@ -215,7 +216,7 @@ def unknown_key_advice(
     written: str, key: Any, allowed: list[str], value: Any = None, model_keys: list[str] | None = None
 ) -> tuple[str, str]:
     """The message and fix for an unknown key: an Agno 3.x name, a typo, or neither."""
-    message = f"unknown key '{written}'"
+    message = f"unknown key {written!r}"
     if isinstance(key, bool):
         return (
             message + f" (YAML reads an unquoted {written} as {str(key).lower()})",

@@ -118,6 +118,8 @@ class TeamSpec:
     store_tool_results: bool = True
     store_history_messages: bool = False  # Agno 3.x default: stored runs never carry history copies
     tools: tuple[str, ...] = ()
+    allow_unsafe_tools: bool = False
+    max_tool_calls_per_round: int = 16
     session_state: Mapping[str, Any] = field(default_factory=dict)
 
     @property

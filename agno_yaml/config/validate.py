@@ -8,6 +8,7 @@ untrusted pull request can be checked without running anything from it.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -20,6 +21,7 @@ from .spec import member_id_from_name
 from .yamlload import JsonPath, YamlDoc, construct_scalar, is_plain, json_path
 
 _BOOL_TAG = "tag:yaml.org,2002:bool"
+_STDLIB = frozenset(sys.stdlib_module_names)
 
 
 class _TeamChecker(Checker):
@@ -49,6 +51,33 @@ class _TeamChecker(Checker):
                     self.history_window(("members", i), member)
                     self.replies(("members", i, "model"), member.get("model"))
             self.member_ids(members)
+
+    def unsafe_tools(self, data: Mapping[str, Any], allowed: bool) -> None:
+        """Standard-library and built-in callables are refused as tools unless the file (or the
+        command line) allows them: ``os:system`` lets a model run any command."""
+        if allowed or data.get("allow_unsafe_tools") is True:
+            return
+        places: list[tuple[JsonPath, Any]] = [(("tools",), data.get("tools"))]
+        members = data.get("members")
+        if isinstance(members, list):
+            places += [
+                (("members", i, "tools"), m.get("tools"))
+                for i, m in enumerate(members)
+                if isinstance(m, Mapping)
+            ]
+        for at, refs in places:
+            for i, ref in enumerate(refs if isinstance(refs, list) else []):
+                if not isinstance(ref, str) or ":" not in ref:
+                    continue
+                top = ref.split(":", 1)[0].split(".", 1)[0]
+                if top in _STDLIB or top == "builtins":
+                    self.add(
+                        (*at, i),
+                        f"tool {ref!r} is a {'built-in' if top == 'builtins' else 'standard-library'} function: "
+                        "a model calling it can do anything this process can",
+                        "write a function that does only what the team needs, or set allow_unsafe_tools: true "
+                        "(or --allow-unsafe-tools) if you mean it",
+                    )
 
     def history_window(self, path: JsonPath, mapping: Mapping[str, Any]) -> None:
         if mapping.get("num_history_runs") is not None and mapping.get("num_history_messages") is not None:
@@ -166,7 +195,9 @@ def _scalars(node: Node, path: JsonPath) -> Iterator[tuple[ScalarNode, JsonPath]
                 yield from _scalars(value, (*path, construct_scalar(key)))
 
 
-def check(doc: YamlDoc, interp: Interpolated, schema: dict[str, Any]) -> list[Problem]:
+def check(
+    doc: YamlDoc, interp: Interpolated, schema: dict[str, Any], *, allow_unsafe_tools: bool = False
+) -> list[Problem]:
     """Every problem (and note) in the interpolated data of ``doc``, in file order."""
     checker = _TeamChecker(doc, interp, schema)
     checker.problems.extend(interp.problems)
@@ -174,6 +205,7 @@ def check(doc: YamlDoc, interp: Interpolated, schema: dict[str, Any]) -> list[Pr
         checker.schema_error(err)
     if isinstance(interp.data, Mapping):
         checker.rules(interp.data)
+        checker.unsafe_tools(interp.data, allow_unsafe_tools)
         reported = {p.path for p in checker.problems}
         checker.json_only(interp.data, (), reported)
         checker.yaml11_words(reported)

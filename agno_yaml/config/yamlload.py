@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import difflib
 import os
+import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
+import yaml.reader
 from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
@@ -273,6 +275,15 @@ def _build_mapping(
 
 
 def _syntax_problem(file: str, text: str, err: yaml.YAMLError) -> Problem:
+    if isinstance(err, yaml.reader.ReaderError):  # a control character or similar, before any parsing
+        at = max(0, min(int(err.position), len(text)))
+        line = text.count("\n", 0, at) + 1
+        col = at - (text.rfind("\n", 0, at) + 1) + 1
+        char = err.character if isinstance(err.character, str) else chr(err.character)
+        return Problem(
+            file, line, col, "$", f"YAML does not allow the character {char!r} ({err.reason})",
+            "remove it, or write it as an escape (\\x1f) inside a double-quoted string",
+        )  # fmt: skip
     context = getattr(err, "context", None) or ""
     ctx_mark = getattr(err, "context_mark", None)
     if "quoted scalar" in context and ctx_mark is not None and "end of stream" in str(err):
@@ -295,7 +306,7 @@ def _syntax_problem(file: str, text: str, err: yaml.YAMLError) -> Problem:
     bad_line = lines[line - 1] if 0 < line <= len(lines) else ""
     if "\t" in bad_line[: len(bad_line) - len(bad_line.lstrip())]:
         fix = "indent with spaces; YAML does not allow tabs"
-    return Problem(file, line, col, "$", f"YAML syntax error: {what}", fix)
+    return Problem(file, line, col, "$", f"YAML syntax error: {' '.join(str(what).split())}", fix)
 
 
 def _fail(file: str, message: str, fix: str, node: Node | None = None, path: JsonPath = ()) -> ConfigError:
@@ -356,7 +367,14 @@ def read_text(path: str | os.PathLike[str], file: str | None = None) -> str:
     shown = file if file is not None else os.fspath(path)
     p = Path(path)
     try:
-        size = p.stat().st_size
+        info = p.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError(os.fspath(path))
+        if not stat.S_ISREG(info.st_mode):
+            # Opening a FIFO would wait forever for a writer; a device or socket is no YAML file.
+            kind = "a FIFO (named pipe)" if stat.S_ISFIFO(info.st_mode) else "a device or socket"
+            raise _fail(shown, f"this is {kind}, not a file", "name a .yaml file")
+        size = info.st_size
         if size > MAX_BYTES:
             message = f"the file is {size} bytes, over the {MAX_BYTES // 1024} KiB limit"
             raise _fail(shown, message, "split it or remove unused content")

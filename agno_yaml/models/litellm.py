@@ -265,7 +265,10 @@ class LiteLLMModel:
             or status == 408
             or ("timed out" in lowered)
         ):
-            return _Failure("timeout", status, text, True)
+            # Not retried: the server is still busy with the request (a single-request local server
+            # would queue a second one behind it), and a retry doubles the wait. So `timeout` is
+            # also the longest one stalled call takes.
+            return _Failure("timeout", status, text, False)
         if status == 429 or kind_of("RateLimitError"):
             return _Failure("rate_limit", 429, text, True, self._retry_after(exc))
         if status in (401, 403) or kind_of("AuthenticationError", "PermissionDeniedError"):
@@ -369,9 +372,10 @@ class LiteLLMModel:
             )
         if kind == "timeout":
             return (
-                f"{head} no answer within the {self.timeout:g} s timeout {after}; raise timeout: or "
-                f"num_retries: in the model mapping (now {self.timeout:g} s, {self.num_retries} retries), "
-                f"and check that {where} is reachable"
+                f"{head} no answer within the {self.timeout:g} s timeout"
+                + (f" {after}" if delivered else "")
+                + " (not retried: the server may still be working on it); raise timeout: in the model "
+                f"mapping if answers take longer, and check that {where} is reachable"
             )
         if kind == "connection":
             return (

@@ -114,6 +114,12 @@ def missing_key(model_id: str, api_key: str | None, api_base: str | None) -> str
     return " or ".join(names)
 
 
+def key_values(model_id: str) -> list[str]:
+    """The API key values in the environment for ``model_id``'s provider (to mask them in output)."""
+    names = {key_var(model_id), *_NEEDS_KEY.get(provider_of(model_id), ())}
+    return [os.environ[n] for n in names if os.environ.get(n)]
+
+
 def env_api_base(model_id: str) -> str | None:
     """The base URL litellm would take from the environment, in litellm's order of preference."""
     provider = provider_of(model_id).upper()
@@ -140,8 +146,10 @@ def is_loopback_url(url: str | None) -> bool:
 
 
 def safe_url(url: str | None) -> str | None:
-    """A URL fit for a message: any user:password@ part removed."""
-    if not url or "@" not in url:
+    """A URL fit for a message: any user:password@ part and any query string (tokens live there)
+    removed."""
+    if not url or ("@" not in url and "?" not in url and "#" not in url):
         return url
     parts = urlparse(url)
-    return parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]).geturl()
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    return parts._replace(netloc=netloc, query="", fragment="").geturl()

@@ -20,6 +20,7 @@ from ..config.spec import ModelSpec, TeamSpec
 from ..config.yamlload import JsonPath, json_path
 from ..errors import ConfigError, Problem, Severity, ToolImportError
 from ..models import Model, get_model
+from ..models.providers import key_values
 from ..store import SessionStore, open_store
 from ..tools import ToolDef, import_tool
 from ..tools.delegation import delegation_tools
@@ -199,5 +200,20 @@ def compile_team(
     )
     warnings = tuple(_locate(team, tools.warnings, "warning"))
     return Team(
-        spec, leader, members, session_store, max_rounds=max_rounds, summarizer=summarizer, warnings=warnings
-    )
+        spec, leader, members, session_store, max_rounds=max_rounds, summarizer=summarizer,
+        warnings=warnings, secrets=_secrets(team, spec), max_tool_calls=spec.max_tool_calls_per_round,
+    )  # fmt: skip
+
+
+def _secrets(team: LoadedTeam | TeamSpec, spec: TeamSpec) -> frozenset[str]:
+    """What must never be shown or stored: the values ${VAR}s put into the file, every model's
+    api_key, and the provider keys in the environment for the team's models."""
+    found = set(team.secrets) if isinstance(team, LoadedTeam) else set()
+    models = [spec.model, *(m.model for m in spec.members)]
+    if spec.session_summary_manager is not None:
+        models.append(spec.session_summary_manager.model)
+    for model in models:
+        if model.api_key and len(model.api_key) >= 4:
+            found.add(model.api_key)
+        found.update(v for v in key_values(model.id) if len(v) >= 4)
+    return frozenset(found)

@@ -17,6 +17,7 @@ from ..config.spec import ModelSpec, TeamSpec
 from ..config.yamlload import JsonPath
 from ..models.providers import safe_url
 from ..store.location import store_target
+from ..store.policy import redact_all
 from .compile import compile_team
 from .turn import Agent
 
@@ -79,8 +80,8 @@ def _put(view: dict[str, Any], path: JsonPath, template: str) -> None:
         node["id"] = template  # a model written as a string is shown as a mapping
     elif isinstance(node, list) and len(node) == 1:
         node[0] = template  # a lone string in a string-or-list key (instructions, tools)
-    elif parent is not None and key != "api_key":  # a key stays "***", whatever it was written as
-        parent[key] = template
+    elif parent is not None:  # an api_key (wherever it sits) is "***", whatever it was written as
+        parent[key] = "***" if key == "api_key" else template
 
 
 def _models(configuration: dict[str, Any]) -> list[dict[str, Any]]:
@@ -143,7 +144,7 @@ def describe_team(
     source = effective.pop("source")
     _safe_configuration(spec, sources, effective, models_replaced=bool(model_override))
     notes = loaded.notes if isinstance(loaded, LoadedTeam) else ()
-    return {
+    view = {
         "file": source,
         "mode": "single agent" if team.spec.is_single_agent else team.spec.mode,
         "store": store_target(spec.db, db),
@@ -152,6 +153,9 @@ def describe_team(
         "leader": _agent_view(team.leader),
         "members": [_agent_view(agent) for agent in team.members.values()],
     }
+    # Last, whatever the view holds: no value a ${VAR} or a provider key put anywhere is shown.
+    masked: dict[str, Any] = redact_all(view, team.secrets)
+    return masked
 
 
 class _BlockDumper(yaml.SafeDumper):

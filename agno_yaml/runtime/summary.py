@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -61,6 +61,7 @@ class SummaryOutcome:
     summary: dict[str, Any] | None  # the new summary to store; None keeps the stored one
     usage: Usage = field(default_factory=Usage)
     error: str | None = None
+    built_on: str | None = None  # the newest stored run when the summary was built
 
 
 def runs_since(runs_newest_first: Iterable[RunRecord], previous: dict[str, Any] | None) -> list[RunRecord]:
@@ -141,20 +142,45 @@ def _now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+class _Newest:
+    """Iterates stored runs, newest first, remembering the newest one's id (what the summary is built on)."""
+
+    def __init__(self, runs: Iterable[RunRecord]) -> None:
+        self.runs = runs
+        self.run_id: str | None = None
+        self.seen = False
+
+    def __iter__(self) -> Iterator[RunRecord]:
+        for run in self.runs:
+            if not self.seen:
+                self.seen, self.run_id = True, run.run_id
+            yield run
+
+
 def update_summary(
     summarizer: Summarizer,
     previous: dict[str, Any] | None,
     stored_runs_newest_first: Iterable[RunRecord],
-    current: RunRecord,
+    current: RunRecord | None = None,
 ) -> SummaryOutcome:
-    """Ask the summary model to fold ``current`` (and any stored runs the summary missed) into
-    ``previous``. Never raises for a model or parsing problem: the outcome carries the error."""
+    """Ask the summary model to fold every run ``previous`` does not cover into it: the stored ones
+    after its ``last_run_id``, then ``current`` (a run not stored yet), if given.
+
+    ``built_on`` in the outcome is the newest stored run read: the summary is valid only while that
+    is still the newest stored run (a run stored meanwhile by another turn would be missed). Never
+    raises for a model or parsing problem: the outcome carries the error. Nothing new to fold in:
+    no summary, no error.
+    """
+    newest = _Newest(stored_runs_newest_first)
     try:
-        new_runs = [*runs_since(stored_runs_newest_first, previous), current]
+        new_runs = runs_since(newest, previous)
     except Exception as exc:  # the stored runs could not be read: do not guess which ones are covered
         return SummaryOutcome(
             None, error=f"the session's runs could not be read: {type(exc).__name__}: {exc}"
         )
+    new_runs += [current] if current is not None else []
+    if not new_runs:
+        return SummaryOutcome(None, built_on=newest.run_id)
     messages = summary_messages(summarizer.prompt, previous, new_runs)
     try:
         completion = summarizer.model.complete(messages, None)
@@ -173,7 +199,7 @@ def update_summary(
         "summary": text,
         "topics": topics,
         "updated_at": _now_iso(),
-        "last_run_id": current.run_id,
+        "last_run_id": new_runs[-1].run_id,
         "run_count": int((previous or {}).get("run_count", 0)) + len(new_runs),
     }
-    return SummaryOutcome(summary, completion.usage)
+    return SummaryOutcome(summary, completion.usage, built_on=newest.run_id)

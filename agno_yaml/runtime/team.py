@@ -16,20 +16,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..config.spec import TeamSpec
-from ..errors import MissingKeyError, ModelError, Problem, SessionError, StoreError
+from ..errors import Interrupted, MissingKeyError, ModelError, Problem, SessionError, StoreError
 from ..messages import Message, RunRecord, ToolCall, ToolExecution, new_id
 from ..models import OnText, is_offline
 from ..models.providers import missing_key
-from ..store import SessionStore, StorePolicy
+from ..store import SessionInfo, SessionStore, StorePolicy
+from ..store.policy import redact
 from ..tools import DELEGATION_CONTEXT, SESSION_CONTEXT, ToolArgumentError, call_tool
 from ..tools.session import SessionContext
 from .history import history_messages
 from .prompts import with_session_summary
-from .summary import Summarizer, update_summary
+from .summary import Summarizer, SummaryOutcome, update_summary
 from .turn import PARAGRAPH, Agent, Output, RunOutput, StoredRuns, Turn
 
 DEFAULT_MAX_ROUNDS = 10
-__all__ = ["DEFAULT_MAX_ROUNDS", "Team"]
+DEFAULT_MAX_TOOL_CALLS = 16
+SUMMARY_ATTEMPTS = 5
+__all__ = ["DEFAULT_MAX_ROUNDS", "DEFAULT_MAX_TOOL_CALLS", "Team"]
 
 
 class _RoundLimit(Exception):
@@ -53,9 +56,13 @@ class Team:
         max_rounds: int = DEFAULT_MAX_ROUNDS,
         summarizer: Summarizer | None = None,
         warnings: tuple[Problem, ...] = (),
+        secrets: frozenset[str] = frozenset(),
+        max_tool_calls: int = DEFAULT_MAX_TOOL_CALLS,
     ) -> None:
         self.spec = spec
         self.warnings = warnings  # located problems that do not stop the team (tools described badly)
+        self.secrets = secrets  # masked in errors, tool results and everything stored
+        self.max_tool_calls = max_tool_calls  # per model round; the rest are answered with an error
         self.leader = leader
         self.members = members
         self.store = store
@@ -65,6 +72,7 @@ class Team:
             store_tool_results=spec.store_tool_results,
             store_history_messages=spec.store_history_messages,
             store_media=spec.store_media,
+            secrets=secrets,
         )
 
     @property
@@ -80,19 +88,16 @@ class Team:
         stream: bool = False,
         on_text: OnText | None = None,
     ) -> RunOutput:
-        """Run one turn of ``session_id`` for ``user_id`` and save it (completed or failed).
+        """Run one turn of ``session_id`` for ``user_id`` and save it (completed, failed or cancelled).
 
-        A turn that could never start (a model's API key is missing, the session is another
-        user's or another team's) raises before anything is stored.
+        A turn that could never start (a model's API key is missing, the session is another user's
+        or another team's, the store cannot be written) raises before any model is called or
+        anything is stored. Once it has started, the user's message is stored whatever happens:
+        a failure as a failed run, an interruption (Ctrl-C, or a signal the caller turns into
+        KeyboardInterrupt) as a cancelled run with the text shown so far.
         """
         self.check_keys()
-        exists = self.store.get_session(session_id, user_id) if self.store else None  # refuses other users
-        if exists is not None and exists.team_id != self.spec.id:
-            raise SessionError(
-                f"session {session_id!r} belongs to another team ({exists.team_id!r}); continue it with that "
-                f"team's file, choose another --session id, or, if this is the same team renamed, add "
-                f"'id: {exists.team_id}' to this file"
-            )
+        exists = self._continued(session_id, user_id)
         past: Iterable[RunRecord] = ()
         if exists is not None and self.store is not None:
             past = StoredRuns(self.store, session_id, user_id)
@@ -101,17 +106,20 @@ class Team:
         turn.summary = exists.summary if exists is not None else None
         run = RunRecord(new_id(), session_id, user_id, message, model=self.leader.model.name)
         started = time.perf_counter()
-        summary: dict[str, Any] | None = None
+        candidate: SummaryOutcome | None = None
+        answered = False
         try:
             self._run_agent(self.leader, run, turn, message)
-            summary = self._summarize(run, turn)
-        except KeyboardInterrupt:
-            if run.content is None:  # stopped before the answer
-                self._fail(run, "cancelled", "cancelled by the user")
-            else:  # stopped while summarising: the answer stands, the summary is skipped
-                run.summary_error = "interrupted by the user"
+            answered = True
+            candidate = self._summary_candidate(run, turn)
+        except KeyboardInterrupt as stop:
+            signum = stop.signum if isinstance(stop, Interrupted) else 2
+            if answered:  # stopped while summarising: the answer stands, the summary is skipped
+                run.summary_error = "interrupted before the summary was updated"
+            else:
+                self._fail(run, "cancelled", str(Interrupted(signum)), partial=turn.output.shown)
             self._save(run, turn, started)
-            raise
+            raise Interrupted(signum, run_id=run.run_id, session_id=session_id) from None
         except (ModelError, _RoundLimit) as exc:
             self._fail(run, "error", str(exc))
         except Exception as exc:  # a bug or an unexpected library error: keep the user's message anyway
@@ -119,13 +127,35 @@ class Team:
             self._save(run, turn, started)
             raise
         try:
-            self._save(run, turn, started, summary)
+            stored = self._save(run, turn, started, candidate)
         except (
             StoreError,
             SessionError,
         ) as exc:  # the answer exists: hand it over, with why it is not stored
-            return RunOutput(run, turn.member_runs, turn.summary, save_error=str(exc))
-        return RunOutput(run, turn.member_runs, summary or turn.summary)
+            return RunOutput(
+                run, turn.member_runs, turn.summary, save_error=str(exc), warnings=self._warnings()
+            )
+        summary = stored.summary if stored is not None else None
+        if candidate is not None and candidate.summary is not None and summary != candidate.summary:
+            summary = self._summary_again(run, turn)  # another turn was stored meanwhile
+        return RunOutput(run, turn.member_runs, summary, warnings=self._warnings())
+
+    def _continued(self, session_id: str, user_id: str) -> SessionInfo | None:
+        """The stored session this turn continues (None: a new one), refusing what cannot be used."""
+        if self.store is None:
+            return None
+        exists = self.store.get_session(session_id, user_id)  # refuses another user's session
+        if exists is not None and exists.team_id and exists.team_id != self.spec.id:
+            raise SessionError(
+                f"session {session_id!r} belongs to another team ({exists.team_id!r}); continue it with that "
+                f"team's file, choose another --session id, or, if this is the same team renamed, add "
+                f"'id: {exists.team_id}' to this file"
+            )
+        self.store.check_writable()
+        return exists
+
+    def _warnings(self) -> list[str]:
+        return [redact(w, self.secrets) for w in self.store.take_warnings()] if self.store else []
 
     def check_keys(self) -> None:
         """Refuse (MissingKeyError, exit 2) when a model of the team is a provider known to need an
@@ -141,34 +171,67 @@ class Team:
                     f"model mapping), or run offline with --model echo"
                 )
 
-    @staticmethod
-    def _fail(run: RunRecord, status: str, error: str) -> None:
+    def _fail(self, run: RunRecord, status: str, error: str, *, partial: str = "") -> None:
         run.status = status  # type: ignore[assignment]
-        run.error = error
-        run.content = None
+        run.error = redact(error, self.secrets)  # a provider may echo a key in its error
+        run.content = partial or None  # what the user already saw of an interrupted answer
 
-    def _summarize(self, run: RunRecord, turn: Turn) -> dict[str, Any] | None:
-        """The updated session summary after a completed run, or None to keep the stored one.
-
-        Runs before the save, so the run and its summary are written together. A problem is kept on
-        the run (``summary_error``), never raised; the summary call's tokens count in the run's usage.
-        """
+    def _summary_candidate(self, run: RunRecord, turn: Turn) -> SummaryOutcome | None:
+        """The session summary with this turn folded in, built before the save so that the run and
+        its summary are written together. A problem is kept on the run (``summary_error``), never
+        raised; the summary call's tokens count in the run's usage."""
         if self.summarizer is None or self.store is None:
             return None
         outcome = update_summary(self.summarizer, turn.summary, turn.past_runs, run)
         run.usage = run.usage + outcome.usage
-        run.summary_error = outcome.error
-        return outcome.summary
+        if outcome.error is not None:
+            run.summary_error = redact(outcome.error, self.secrets)
+        return outcome
+
+    def _summary_again(self, run: RunRecord, turn: Turn) -> dict[str, Any] | None:
+        """The summary built before the save missed a turn stored meanwhile by another process, so it
+        was not written: fold every run the stored summary does not cover into it, and write it only
+        if the stored one is still the one it was built on (checked under the session's lock)."""
+        assert self.summarizer is not None and self.store is not None
+        store = self.store
+        for _ in range(SUMMARY_ATTEMPTS):
+            info = store.get_session(turn.session_id, turn.user_id)
+            base = info.summary if info is not None else None
+            outcome = update_summary(
+                self.summarizer, base, store.iter_runs_newest_first(turn.session_id, turn.user_id)
+            )
+            run.usage = run.usage + outcome.usage
+            if outcome.error is not None:
+                run.summary_error = redact(outcome.error, self.secrets)
+                return base
+            if outcome.summary is None:
+                return base  # another turn already folded this one in
+            stored = store.update_session(
+                turn.session_id, turn.user_id, summary=outcome.summary, expected_summary=base
+            )
+            if stored.summary == outcome.summary:
+                return outcome.summary
+        run.summary_error = (
+            f"other turns kept updating the summary at the same time; tried {SUMMARY_ATTEMPTS} times"
+        )
+        return None
 
     def _save(
-        self, run: RunRecord, turn: Turn, started: float, summary: dict[str, Any] | None = None
-    ) -> None:
+        self, run: RunRecord, turn: Turn, started: float, candidate: SummaryOutcome | None = None
+    ) -> SessionInfo | None:
         run.duration = time.perf_counter() - started
-        if self.store is not None:
-            runs = [run, *turn.member_runs]
-            self.store.append_runs(
-                turn.session_id, turn.user_id, self.spec.id, runs, policy=self.policy, summary=summary
+        if self.store is None:
+            return None
+        runs = [run, *turn.member_runs]
+        summary = candidate.summary if candidate is not None and run.status == "completed" else None
+        if summary is None:
+            return self.store.append_runs(
+                turn.session_id, turn.user_id, self.spec.id, runs, policy=self.policy
             )
+        return self.store.append_runs(
+            turn.session_id, turn.user_id, self.spec.id, runs, policy=self.policy, summary=summary,
+            expected_summary=turn.summary, expected_last_run=candidate.built_on if candidate else None,
+        )  # fmt: skip
 
     # -- the model loop ---------------------------------------------------------------------------
 
@@ -210,8 +273,15 @@ class Team:
                 if streams:
                     turn.output.paragraph()
             answers: list[tuple[str, str]] = []  # (member id, answer) of successful delegations
-            for call in reply.tool_calls:
-                result = self._execute(agent, call, run, turn, answers)
+            for n, call in enumerate(reply.tool_calls):
+                if n < self.max_tool_calls:
+                    result = self._execute(agent, call, run, turn, answers)
+                else:  # every call needs an answer, or the provider rejects the next request
+                    result = (
+                        f"Error: not carried out: at most {self.max_tool_calls} tool calls are carried out "
+                        "per turn of yours; call the rest again after reading these results"
+                    )
+                    run.tool_calls.append(ToolExecution(call.id, call.name, call.arguments, error=result[7:]))
                 messages.append(Message("tool", result, tool_call_id=call.id, name=call.name))
             if is_leader and self.spec.mode == "route" and answers:
                 self._finish_route(run, said, answers)
@@ -250,7 +320,7 @@ class Team:
                 )
             context: Any = None
             if tool.context == SESSION_CONTEXT:
-                context = self._session(agent, turn)
+                context = self._session_context(agent, turn)
             elif tool.context == DELEGATION_CONTEXT:
                 context = _Delegation(self, run, turn, execution, answers)
             result = call_tool(tool, call.arguments, context)
@@ -267,10 +337,16 @@ class Team:
             execution.error = f"{type(exc).__name__}: {exc}"
             result = f"Error: the tool {call.name} raised {type(exc).__name__}: {exc}"
         execution.duration = time.perf_counter() - started
+        if self.secrets:  # a tool's result or error may carry a key (a member's provider echoing it)
+            result = redact(result, self.secrets)
+            execution.result = (
+                redact(execution.result, self.secrets) if execution.result is not None else None
+            )
+            execution.error = redact(execution.error, self.secrets) if execution.error is not None else None
         run.tool_calls.append(execution)
         return result
 
-    def _session(self, agent: Agent, turn: Turn) -> SessionContext:
+    def _session_context(self, agent: Agent, turn: Turn) -> SessionContext:
         return SessionContext(
             self.store, turn.session_id, turn.user_id, agent.member_id, turn.past_runs,
             self.spec.num_history_sessions,

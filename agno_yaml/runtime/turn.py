@@ -47,6 +47,7 @@ class RunOutput:
     member_runs: list[RunRecord]
     summary: dict[str, Any] | None = None  # the session's summary after this run (new, or the one kept)
     save_error: str | None = None  # the run happened but could not be stored (disk full, lock timeout)
+    warnings: list[str] = field(default_factory=list)  # damage the store worked around during the turn
 
     @property
     def content(self) -> str | None:
@@ -75,14 +76,22 @@ class Output:
 
     on_text: OnText | None
     pending_break: bool = False  # something was shown since the last break
+    parts: list[str] = field(default_factory=list)  # everything shown so far
+
+    @property
+    def shown(self) -> str:
+        """What the user has seen of the answer (stored with a turn that is interrupted)."""
+        return "".join(self.parts).strip()
 
     def write(self, text: str) -> None:
         if text and self.on_text is not None:
+            self.parts.append(text)
             self.on_text(text)
             self.pending_break = True
 
     def paragraph(self) -> None:
         if self.pending_break and self.on_text is not None:
+            self.parts.append(PARAGRAPH)
             self.on_text(PARAGRAPH)
             self.pending_break = False
 

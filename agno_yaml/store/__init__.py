@@ -25,7 +25,7 @@ from typing import Any, Protocol, runtime_checkable
 from ..messages import RunRecord
 from .location import default_store_path, open_store
 from .policy import StorePolicy, scrub_run
-from .rules import SCHEMA_VERSION, SessionInfo, new_session_id
+from .rules import SCHEMA_VERSION, RepairReport, SessionInfo, new_session_id, not_found
 
 
 @runtime_checkable
@@ -54,9 +54,16 @@ class SessionStore(Protocol):
         summary: dict[str, Any] | None = None,
         session_state: dict[str, Any] | None = None,
         metadata: dict[str, Any] | None = None,
+        expected_summary: dict[str, Any] | None | EllipsisType = ...,
+        expected_last_run: str | None | EllipsisType = ...,
     ) -> SessionInfo:
         """Append ``runs`` in order, all or none, creating the session (owned by ``user_id``) on
-        first use; the given ``summary`` / ``session_state`` / ``metadata`` replace the stored ones."""
+        first use; the given ``summary`` / ``session_state`` / ``metadata`` replace the stored ones.
+
+        A summary built before the append is written with it only if it is still current: the
+        stored summary is ``expected_summary`` and the newest stored run is ``expected_last_run``
+        (its run id; None for a session without runs). The returned info shows what is stored.
+        """
         ...
 
     def iter_runs_newest_first(self, session_id: str, user_id: str) -> Iterator[RunRecord]:
@@ -76,8 +83,13 @@ class SessionStore(Protocol):
         summary: dict[str, Any] | None | EllipsisType = ...,
         session_state: dict[str, Any] | EllipsisType = ...,
         metadata: dict[str, Any] | EllipsisType = ...,
+        expected_summary: dict[str, Any] | None | EllipsisType = ...,
     ) -> SessionInfo:
-        """Replace the given fields (``...`` leaves one unchanged; ``summary=None`` clears it)."""
+        """Replace the given fields (``...`` leaves one unchanged; ``summary=None`` clears it).
+
+        With ``expected_summary``, the summary is replaced only if the stored one is still that
+        (checked under the session's lock); the returned info shows which summary is stored.
+        """
         ...
 
     def list_sessions(self, user_id: str | None = None, team_id: str | None = None) -> list[SessionInfo]:
@@ -92,9 +104,46 @@ class SessionStore(Protocol):
         """Remove the session and its runs; SessionError when there is no such session of the user."""
         ...
 
+    def repair_session(self, session_id: str, user_id: str) -> RepairReport:
+        """Rebuild a damaged session from what can still be read, keeping every damaged file."""
+        ...
+
+    def check_writable(self) -> None:
+        """Raise StoreError when a turn could not be saved (checked before any model is paid for)."""
+        ...
+
+    def take_warnings(self) -> list[str]:
+        """Damage worked around since the last call (a run skipped, a session rebuilt), each once."""
+        ...
+
 
 class StoreBase:
-    """What every backend derives the same way from its own primitives."""
+    """What every backend derives the same way from its own primitives, and the warnings channel:
+    damage a backend works around (a damaged run skipped, a session rebuilt) is reported once per
+    store object, for the caller to show (the CLI prints each as a ``warning:`` line)."""
+
+    def __init__(self) -> None:
+        self._warnings: list[str] = []
+        self._warned: set[str] = set()
+
+    def warn(self, message: str) -> None:
+        if message not in self._warned:
+            self._warned.add(message)
+            self._warnings.append(message)
+
+    def take_warnings(self) -> list[str]:
+        """The warnings since the last call, each once."""
+        taken, self._warnings = self._warnings, []
+        return taken
+
+    def check_writable(self) -> None:
+        """Raise StoreError when a turn could not be saved (checked before any model is paid for)."""
+
+    def repair_session(self, session_id: str, user_id: str) -> RepairReport:
+        info = self.get_session(session_id, user_id)  # type: ignore[attr-defined]
+        if info is None:
+            raise not_found(session_id, user_id)
+        return RepairReport(session_id, user_id, info.run_count)
 
     def iter_runs_newest_first(self, session_id: str, user_id: str) -> Iterator[RunRecord]:
         raise NotImplementedError
@@ -114,6 +163,7 @@ class StoreBase:
 
 __all__ = [
     "SCHEMA_VERSION",
+    "RepairReport",
     "SessionInfo",
     "SessionStore",
     "StoreBase",

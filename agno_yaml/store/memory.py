@@ -26,6 +26,7 @@ from .rules import (
     new_session_doc,
     not_found,
     stored_run,
+    summary_is,
 )
 
 
@@ -37,6 +38,7 @@ class MemoryStore(StoreBase):
     location = "memory:"
 
     def __init__(self) -> None:
+        super().__init__()
         self._sessions: dict[str, dict[str, Any]] = {}
         self._runs: dict[str, list[dict[str, Any]]] = {}
         self._lock = threading.RLock()
@@ -64,9 +66,11 @@ class MemoryStore(StoreBase):
         summary: dict[str, Any] | None = None,
         session_state: dict[str, Any] | None = None,
         metadata: dict[str, Any] | None = None,
+        expected_summary: dict[str, Any] | None | EllipsisType = ...,
+        expected_last_run: str | None | EllipsisType = ...,
     ) -> SessionInfo:
         check_ids(session_id, user_id)
-        docs = _copy([stored_run(r, session_id, user_id, policy) for r in runs])
+        docs = _copy([stored_run(r, session_id, user_id, team_id, policy) for r in runs])
         fields = _copy(
             changed_fields(
                 time.time(),
@@ -82,6 +86,9 @@ class MemoryStore(StoreBase):
                 self._sessions[session_id] = doc
                 self._runs[session_id] = []
             stored = self._runs[session_id]
+            newest = stored[-1]["run_id"] if stored else None
+            if not summary_is(doc, expected_summary, expected_last_run, newest):
+                fields.pop("summary", None)
             stored.extend(docs)
             doc.update(fields, run_count=len(stored))
             return SessionInfo.from_doc(_copy(doc))
@@ -101,12 +108,15 @@ class MemoryStore(StoreBase):
         summary: dict[str, Any] | None | EllipsisType = ...,
         session_state: dict[str, Any] | EllipsisType = ...,
         metadata: dict[str, Any] | EllipsisType = ...,
+        expected_summary: dict[str, Any] | None | EllipsisType = ...,
     ) -> SessionInfo:
         fields = _copy(changed_fields(time.time(), summary, session_state, metadata))
         with self._lock:
             doc = self._owned(session_id, user_id)
             if doc is None:
                 raise not_found(session_id, user_id)
+            if not summary_is(doc, expected_summary):
+                fields.pop("summary", None)
             doc.update(fields)
             return SessionInfo.from_doc(_copy(doc))
 

@@ -9,13 +9,39 @@ from typing import Any
 MEDIA_KEYS = ("images", "audio", "audios", "videos", "files")
 
 
+MASK = "***"
+
+
 @dataclass(frozen=True)
 class StorePolicy:
-    """The team file's ``store_tool_results``, ``store_history_messages`` and ``store_media``."""
+    """The team file's ``store_tool_results``, ``store_history_messages`` and ``store_media``, and
+    the team's secrets (what ``${VAR}``s and API keys hold), which no stored copy ever contains."""
 
     store_tool_results: bool = True
     store_history_messages: bool = False
     store_media: bool = True
+    secrets: frozenset[str] = frozenset()
+
+
+def redact(text: str, secrets: frozenset[str]) -> str:
+    """``text`` with every secret replaced by ``***`` (longest first, so one inside another goes too)."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, MASK)
+    return text
+
+
+def redact_all(value: Any, secrets: frozenset[str]) -> Any:
+    """Every string inside ``value`` (a JSON document) redacted; new containers, the input untouched."""
+    if not secrets:
+        return value
+    if isinstance(value, str):
+        return redact(value, secrets)
+    if isinstance(value, dict):
+        return {k: redact_all(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact_all(v, secrets) for v in value]
+    return value
 
 
 def _strip_media(d: dict[str, Any]) -> None:
@@ -55,4 +81,4 @@ def scrub_run(data: dict[str, Any], policy: StorePolicy) -> dict[str, Any]:
             out["input"] = dict(out["input"])
             _strip_media(out["input"])
     out["messages"] = messages
-    return out
+    return redact_all(out, policy.secrets) if policy.secrets else out

@@ -9,12 +9,13 @@ backend does.
 from __future__ import annotations
 
 import secrets
+import shlex
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import SessionError
+from ..errors import SessionError, StoreError
 from ..messages import RunRecord
 from .policy import StorePolicy, scrub_run
 
@@ -87,14 +88,60 @@ def check_owner(doc: Mapping[str, Any], session_id: str, user_id: str) -> None:
         raise foreign(session_id)
 
 
-def stored_run(run: RunRecord, session_id: str, user_id: str, policy: StorePolicy) -> dict[str, Any]:
-    """The document stored for ``run``: scrubbed by ``policy``, and naming the session and owner it
-    is stored under whatever the caller set (readers check ``user_id`` on every run they return)."""
+def stored_run(
+    run: RunRecord, session_id: str, user_id: str, team_id: str, policy: StorePolicy
+) -> dict[str, Any]:
+    """The document stored for ``run``: scrubbed by ``policy``, and naming the session, owner and
+    team it is stored under whatever the caller set. Readers check ``user_id`` on every run they
+    return, and a session document lost to damage is rebuilt from these fields."""
     doc = scrub_run(run.to_dict(), policy)
     doc["session_id"] = session_id
     doc["user_id"] = user_id
+    doc["team_id"] = team_id
     doc["schema_version"] = SCHEMA_VERSION
     return doc
+
+
+def damaged(session_id: str, where: str, reason: str) -> StoreError:
+    """The one line for a damaged session: what and where, and the command that repairs it."""
+    return StoreError(
+        f"session {session_id!r} is damaged: {where}: {reason}; rebuild it from its runs with "
+        f"`agno-run sessions repair {shlex.quote(session_id)}` (nothing is deleted)"
+    )
+
+
+@dataclass(frozen=True)
+class RepairReport:
+    """What ``repair_session`` did: runs kept, run numbers lost, damaged files set aside (kept)."""
+
+    session_id: str
+    user_id: str
+    runs_kept: int
+    runs_lost: tuple[int, ...] = ()
+    set_aside: tuple[str, ...] = ()  # damaged files, moved next to the session, never deleted
+    repaired: bool = False  # False: there was nothing to repair
+
+    def summary(self) -> str:
+        if not self.repaired:
+            return f"session {self.session_id!r} is whole: nothing to repair ({self.runs_kept} runs)"
+        lost = f"; runs lost: {_ranges(self.runs_lost)}" if self.runs_lost else "; no run lost"
+        kept = f"; damaged files kept as {', '.join(self.set_aside)}" if self.set_aside else ""
+        return f"session {self.session_id!r} rebuilt from {self.runs_kept} runs{lost}{kept}"
+
+
+def _ranges(numbers: tuple[int, ...]) -> str:
+    """1, 2, 3, 7 -> "1-3, 7": how run numbers are named in messages."""
+    parts: list[str] = []
+    for n in sorted(numbers):
+        if parts and parts[-1].split("-")[-1] == str(n - 1):
+            parts[-1] = f"{parts[-1].split('-')[0]}-{n}"
+        else:
+            parts.append(str(n))
+    return ", ".join(parts)
+
+
+def run_ranges(numbers: Sequence[int]) -> str:
+    return _ranges(tuple(numbers))
 
 
 def new_session_doc(session_id: str, user_id: str, team_id: str, now: float) -> dict[str, Any]:
@@ -111,6 +158,17 @@ def new_session_doc(session_id: str, user_id: str, team_id: str, now: float) -> 
         "schema_version": SCHEMA_VERSION,
         "run_count": 0,
     }
+
+
+def summary_is(
+    doc: Mapping[str, Any], expected: Any, last_run: Any = ..., stored_last_run: str | None = None
+) -> bool:
+    """The stored summary is still ``expected`` and the newest stored run still ``last_run`` (``...``:
+    no condition). A summary is written only if it was built on what is stored, so two turns at
+    once never lose each other's runs."""
+    if last_run is not ... and last_run != stored_last_run:
+        return False
+    return expected is ... or doc.get("summary") == expected
 
 
 def changed_fields(

@@ -6,12 +6,14 @@ Layout under the store root (every ``*.json`` is a TinyDB database stock ``tinyd
     sessions/<enc session_id>/runs-000000.json   table "runs": the first runs, doc id = run number (1-based)
     sessions/<enc session_id>/runs-000001.json   ... a new segment every 32 runs or 64 KB
     sessions/<enc session_id>/.lock              held for every read-modify-write of this session
+    sessions/<enc session_id>/damaged/           damaged files a repair set aside (never deleted)
     users/<enc user_id>.json                     table "sessions": one document per session of the user
     users/<enc user_id>.json.lock
 
-Segments live in ``segments``, the per-user index in ``user_index``, atomic files and locks in
-``files``; this module owns the session document, the locking order and the store protocol's
-methods. Ownership and the stored form of runs are the shared rules of ``store.rules``.
+Segments live in ``segments``, the session document in ``sessiondoc``, rebuilding in ``repair``,
+the per-user index in ``user_index``, atomic files and locks in ``files``; this module owns the
+locking order and the store protocol's methods. Ownership and the stored form of runs are the
+shared rules of ``store.rules``.
 
 Why this shape: TinyDB reads and rewrites a whole file per operation, so the cost of an operation
 is the size of the files it touches. One directory per session keeps a save independent of how
@@ -19,25 +21,28 @@ many sessions exist; splitting runs into bounded segments keeps it independent o
 session is (append = rewrite the small session document + the last segment), and reading recent
 history parses only the last segment(s). Runs are appended once and never rewritten.
 
-Crash order: segments are written before ``session.json``. The segments are the truth for runs;
-``run_count`` and ``last_segment`` in ``session.json`` are hints that the next append repairs.
+Crash order: a turn's runs are written in one segment write, before ``session.json``. The segments
+are the truth for runs; ``session.json`` counters are hints that the next append repairs, and a
+session whose ``session.json`` is lost is rebuilt from its runs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from types import EllipsisType
 from typing import Any, TypeVar
 
-from tinydb.table import Document
-
 from ...errors import SessionError, StoreError, UsageError
 from ...messages import RunRecord
 from .. import StoreBase
+from ..documents import DamagedDocument, parse_run
 from ..policy import StorePolicy
 from ..rules import (
+    RepairReport,
     SessionInfo,
     changed_fields,
     check_id,
@@ -46,24 +51,33 @@ from ..rules import (
     foreign,
     new_session_doc,
     not_found,
+    run_ranges,
     stored_run,
+    summary_is,
 )
-from .files import encode_id, locked, open_db
-from .segments import SEGMENT_BYTES, SEGMENT_RUNS, last_segment, read_segment, write_runs
-from .user_index import index_add, index_remove, indexed_session_ids, user_file
+from .files import TEMP_PREFIX, AtomicJSONStorage, DamagedFile, encode_id, locked
+from .repair import rebuild
+from .segments import SEGMENT_BYTES, SEGMENT_RUNS, Segment, read_segment, segment_indices, write_turn
+from .sessiondoc import (
+    DELETE_MARKER,
+    SESSION_DOC_ID,
+    SESSION_TABLE,
+    being_deleted,
+    read_doc,
+    session_file,
+    write_doc,
+)
+from .user_index import index_add, index_remove, indexed_session_ids, rewrite_index, user_file
 
 T = TypeVar("T")
-
-SESSION_TABLE = "session"
-SESSION_DOC_ID = 1
 
 
 class TinyDBStore(StoreBase):
     """Sessions on disk. Every method opens the files it needs and closes them again: no handle
-    outlives a call, so nothing cached (TinyDB's next id, query cache) can go stale when another
-    process writes."""
+    outlives a call, so nothing cached can go stale when another process writes."""
 
     def __init__(self, root: str | os.PathLike[str], *, lock_timeout: float = 10.0) -> None:
+        super().__init__()
         self.root = os.path.abspath(os.fspath(root))
         if os.path.exists(self.root) and not os.path.isdir(self.root):
             # Found when the store is opened, before any model is paid for.
@@ -75,7 +89,7 @@ class TinyDBStore(StoreBase):
         self.sessions_dir = os.path.join(self.root, "sessions")
         self.users_dir = os.path.join(self.root, "users")
 
-    # ---- paths -------------------------------------------------------------------------------
+    # ---- paths and locks ---------------------------------------------------------------------
 
     def session_dir(self, session_id: str) -> str:
         return os.path.join(self.sessions_dir, encode_id(session_id))
@@ -83,40 +97,128 @@ class TinyDBStore(StoreBase):
     def user_file(self, user_id: str) -> str:
         return user_file(self.users_dir, user_id)
 
-    @staticmethod
-    def _session_file(sdir: str) -> str:
-        return os.path.join(sdir, "session.json")
+    def _locked(self, sdir: str, session_id: str) -> contextlib.AbstractContextManager[None]:
+        return locked(os.path.join(sdir, ".lock"), f"session {session_id!r}", self.lock_timeout)
 
-    # ---- low level ---------------------------------------------------------------------------
+    def check_writable(self) -> None:
+        """Refuse before a turn when the store cannot be written (read-only disk, no permission):
+        a file is created and removed where the store is, or where it will be created."""
+        target = self.root
+        while not os.path.isdir(target) and os.path.dirname(target) != target:
+            target = os.path.dirname(target)
+        try:
+            with tempfile.TemporaryFile(dir=target, prefix=TEMP_PREFIX):
+                pass
+        except OSError as e:
+            raise StoreError(
+                f"the session store {self.root} cannot be written ({target}: {e.strerror or e}); "
+                "give --db a directory you can write, or fix its permissions"
+            ) from None
 
-    def _read_session_doc(self, sdir: str) -> dict[str, Any] | None:
-        with open_db(self._session_file(sdir), "pretty") as db:
-            doc = db.table(SESSION_TABLE).get(doc_id=SESSION_DOC_ID)
-        return dict(doc) if doc is not None else None
+    # ---- reading a session -------------------------------------------------------------------
 
     def _owned_doc(self, session_id: str, user_id: str) -> dict[str, Any] | None:
-        """The session document if it exists and is ``user_id``'s; SessionError if it is someone else's."""
+        """The session document if it exists and is ``user_id``'s; SessionError if it is another
+        user's. A session whose document was lost but whose runs remain is rebuilt first."""
         check_ids(session_id, user_id)
         sdir = self.session_dir(session_id)
         if not os.path.isdir(sdir):
             return None
-        doc = self._read_session_doc(sdir)
+        doc = read_doc(sdir, session_id)
+        if doc is None and not being_deleted(sdir) and segment_indices(sdir):
+            with self._locked(sdir, session_id):
+                doc = read_doc(sdir, session_id)
+                if doc is None and not being_deleted(sdir) and segment_indices(sdir):
+                    doc = self._auto_repair(sdir, session_id, user_id)
         if doc is not None:
             check_owner(doc, session_id, user_id)
         return doc
 
-    def _clear_leftovers(self, sdir: str) -> None:
-        """Files in a session directory that has no session.json belong to nobody (a delete or a
-        first save that was killed half way): remove them so a new owner never inherits runs."""
-        for entry in os.scandir(sdir):
-            if entry.name.startswith(("runs-", ".tmp-")) and entry.name.endswith(".json"):
-                os.unlink(entry.path)
+    def _auto_repair(self, sdir: str, session_id: str, user_id: str) -> dict[str, Any]:
+        doc, report = rebuild(sdir, session_id, user_id, None)
+        self._index(doc)
+        self.warn(f"session {session_id!r} had lost its session.json; {report.summary().split(' ', 2)[2]}")
+        return doc
 
-    # ---- public API --------------------------------------------------------------------------
+    def _index(self, doc: dict[str, Any]) -> None:
+        path = self.user_file(doc["user_id"])
+        args = (path, doc["user_id"], doc["session_id"], doc["team_id"], doc["created_at"])
+        try:
+            index_add(*args, lock_timeout=self.lock_timeout)
+        except DamagedFile:
+            self._rebuild_index(doc["user_id"])
+            index_add(*args, lock_timeout=self.lock_timeout)
+
+    def _rebuild_index(self, user_id: str) -> list[str]:
+        """The user's sessions, found by looking at every session; the damaged index is rewritten."""
+        self.warn(
+            f"the session index {self.user_file(user_id)} was damaged; it was rebuilt (the old one is kept)"
+        )
+        found = [info for info in self._scan_sessions() if info.user_id == user_id]
+        entries = [(s.session_id, s.team_id, s.created_at) for s in found]
+        rewrite_index(self.user_file(user_id), user_id, entries, lock_timeout=self.lock_timeout)
+        return [s.session_id for s in found]
 
     def get_session(self, session_id: str, user_id: str) -> SessionInfo | None:
         doc = self._guard(lambda: self._owned_doc(session_id, user_id), session_id)
         return SessionInfo.from_doc(doc) if doc is not None else None
+
+    def iter_runs_newest_first(self, session_id: str, user_id: str) -> Iterator[RunRecord]:
+        """Runs from the newest back, parsing one segment at a time and only when the caller gets
+        that far. Ownership is checked now, not on the first ``next()``. Runs that cannot be read
+        are skipped with a warning naming the file and the run numbers."""
+        doc = self._guard(lambda: self._owned_doc(session_id, user_id), session_id)
+        if doc is None:
+            return iter(())
+        sdir = self.session_dir(session_id)
+        indices = self._guard(lambda: segment_indices(sdir), session_id)
+        return self._iter_back(sdir, indices, doc, user_id)
+
+    def _iter_back(
+        self, sdir: str, indices: list[int], doc: dict[str, Any], user_id: str
+    ) -> Iterator[RunRecord]:
+        session_id = doc["session_id"]
+        known_lost = set(doc.get("lost_runs") or [])
+        # Run numbers are given in order, so the numbers between one segment's last run and the
+        # next segment's first (or the last number given) belong to runs that cannot be read.
+        above = int(doc.get("last_run_number", 0))
+        for index in reversed(indices):
+
+            def read(i: int = index) -> Segment:
+                return read_segment(sdir, i)
+
+            segment = self._guard(read, session_id)
+            top = max(segment.runs, default=0)
+            unread = [n for n in range(top + 1, above + 1) if n not in known_lost] if segment.runs else []
+            if segment.damage is not None or unread:
+                self._report_segment(segment, unread, session_id)
+            for number in reversed(segment.runs):
+                raw = segment.runs[number]
+                if isinstance(raw.get("user_id"), str) and raw["user_id"] != user_id:
+                    # Reads take no lock: if the session was deleted and re-created by someone else
+                    # meanwhile, its runs carry another owner. Never hand them out.
+                    raise foreign(session_id)
+                try:
+                    run = parse_run(raw)
+                except DamagedDocument as e:
+                    if number not in known_lost:
+                        self.warn(f"{segment.path}: run {number} is damaged ({e}); it is skipped")
+                    continue
+                yield run
+            if segment.runs:
+                above = min(segment.runs) - 1
+
+    def _report_segment(self, segment: Segment, unread: list[int], session_id: str) -> None:
+        if segment.damage is not None:
+            what = f"{segment.path} is damaged ({segment.damage})"
+        else:
+            what = f"runs are missing after those in {segment.path}"
+        lost = f"; runs {run_ranges(unread)} are lost" if unread else ""
+        self.warn(
+            f"{what}{lost}; `agno-run sessions repair {session_id}` sets damaged files aside and rebuilds it"
+        )
+
+    # ---- writing -----------------------------------------------------------------------------
 
     def append_runs(
         self,
@@ -129,78 +231,77 @@ class TinyDBStore(StoreBase):
         summary: dict[str, Any] | None = None,
         session_state: dict[str, Any] | None = None,
         metadata: dict[str, Any] | None = None,
+        expected_summary: dict[str, Any] | None | EllipsisType = ...,
+        expected_last_run: str | None | EllipsisType = ...,
     ) -> SessionInfo:
-        """Append ``runs`` in order (creating the session, owned by ``user_id``, on first use).
-        ``summary``/``session_state``/``metadata`` replace the stored values when given."""
+        """Append ``runs`` in order, all or none (one segment write), creating the session (owned by
+        ``user_id``) on first use; ``summary``/``session_state``/``metadata`` replace the stored ones
+        (the summary only if it is still current, see the protocol)."""
         check_ids(session_id, user_id)
         # Encode before taking the lock: the lock is held only for file work.
-        docs = [stored_run(r, session_id, user_id, policy) for r in runs]
+        docs = [stored_run(r, session_id, user_id, team_id, policy) for r in runs]
         sdir = self.session_dir(session_id)
 
         def work() -> SessionInfo:
             os.makedirs(sdir, exist_ok=True)
-            with locked(os.path.join(sdir, ".lock"), f"session {session_id!r}", self.lock_timeout):
-                path = self._session_file(sdir)
-                with open_db(path, "pretty") as db:
-                    table = db.table(SESSION_TABLE)
-                    found = table.get(doc_id=SESSION_DOC_ID)
-                    now = time.time()
-                    if found is None:
-                        self._clear_leftovers(sdir)
-                        # Index first: a session that exists is always listed; an index entry
-                        # without a session is skipped by readers.
-                        index_add(
-                            self.user_file(user_id),
-                            user_id,
-                            session_id,
-                            team_id,
-                            now,
-                            lock_timeout=self.lock_timeout,
-                        )
-                        doc = new_session_doc(session_id, user_id, team_id, now)
-                        doc.update(last_segment=0, segment_runs=SEGMENT_RUNS, segment_bytes=SEGMENT_BYTES)
-                    else:
-                        doc = dict(found)
-                        check_owner(doc, session_id, user_id)
-                    count, last = write_runs(sdir, doc, docs)
-                    fields = changed_fields(
+            with self._locked(sdir, session_id):
+                self._tidy(sdir)
+                now = time.time()
+                doc = read_doc(sdir, session_id)
+                if doc is None and segment_indices(sdir):
+                    doc = self._auto_repair(sdir, session_id, user_id)
+                if doc is None:
+                    doc = new_session_doc(session_id, user_id, team_id, now)
+                    doc.update(segment_runs=SEGMENT_RUNS, segment_bytes=SEGMENT_BYTES)
+                    # Index first: a session that exists is always listed; an index entry
+                    # without a session is skipped by readers.
+                    self._index(doc)
+                check_owner(doc, session_id, user_id)
+                if not doc.get("team_id"):
+                    doc["team_id"] = team_id  # rebuilt from runs that did not name their team
+                indices = segment_indices(sdir)
+                last = read_segment(sdir, indices[-1]) if indices else None
+                newest = last.runs[last.last_id].get("run_id") if last is not None and last.runs else None
+                current = summary_is(doc, expected_summary, expected_last_run, newest)
+                new_summary = summary if current else None  # else the caller builds it again
+                if docs:
+                    # A turn killed after its segment write and before session.json left the counters
+                    # behind the segment: catch up, so numbers are never reused and counts stay true.
+                    known = int(doc.get("last_run_number", doc.get("run_count", 0)))
+                    behind = max(0, (last.last_id if last else 0) - known)
+                    index, last_number = write_turn(
+                        sdir, last, known + behind + 1, docs,
+                        max_runs=int(doc.get("segment_runs", SEGMENT_RUNS)),
+                        max_bytes=int(doc.get("segment_bytes", SEGMENT_BYTES)),
+                    )  # fmt: skip
+                    doc.update(
+                        run_count=int(doc.get("run_count", 0)) + behind + len(docs),
+                        last_run_number=last_number,
+                        last_segment=index,
+                    )
+                doc.update(
+                    changed_fields(
                         now,
-                        ... if summary is None else summary,
+                        ... if new_summary is None else new_summary,
                         ... if session_state is None else session_state,
                         ... if metadata is None else metadata,
                     )
-                    fields.update(run_count=count, last_segment=last)
-                    doc.update(fields)
-                    if found is None:
-                        table.insert(Document(doc, doc_id=SESSION_DOC_ID))
-                    else:
-                        table.update(fields, doc_ids=[SESSION_DOC_ID])
-                    return SessionInfo.from_doc(doc)
+                )
+                write_doc(sdir, doc)
+                return SessionInfo.from_doc(doc)
 
         return self._guard(work, session_id)
 
-    def iter_runs_newest_first(self, session_id: str, user_id: str) -> Iterator[RunRecord]:
-        """Runs from the newest back, parsing one segment at a time and only when the caller gets
-        that far. Ownership is checked now, not on the first ``next()``."""
-        doc = self._guard(lambda: self._owned_doc(session_id, user_id), session_id)
-        if doc is None:
-            return iter(())
-        sdir = self.session_dir(session_id)
-        last = last_segment(sdir, int(doc.get("last_segment", 0)))
-        return self._iter_back(sdir, last, session_id, user_id)
-
-    def _iter_back(self, sdir: str, last: int, session_id: str, user_id: str) -> Iterator[RunRecord]:
-        for index in range(last, -1, -1):
-
-            def read(i: int = index) -> list[Document]:
-                return read_segment(sdir, i)
-
-            for doc in reversed(self._guard(read, session_id)):
-                # Reads take no lock; if the session was deleted and re-created by someone else
-                # meanwhile, its runs carry another owner: never hand them out.
-                if doc.get("user_id") != user_id:
-                    raise foreign(session_id)
-                yield RunRecord.from_dict(doc)
+    def _tidy(self, sdir: str) -> None:
+        """Under the session's lock: finish a delete that was killed half way, and remove the
+        temporary files of killed writers (no live writer of this session exists now)."""
+        if being_deleted(sdir):
+            self._remove_session_files(sdir)
+        with os.scandir(sdir) as entries:
+            for entry in entries:
+                if entry.name.startswith(TEMP_PREFIX):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(entry.path)
 
     def update_session(
         self,
@@ -210,80 +311,144 @@ class TinyDBStore(StoreBase):
         summary: dict[str, Any] | None | EllipsisType = ...,
         session_state: dict[str, Any] | EllipsisType = ...,
         metadata: dict[str, Any] | EllipsisType = ...,
+        expected_summary: dict[str, Any] | None | EllipsisType = ...,
     ) -> SessionInfo:
-        """Replace the given fields (``...`` leaves one unchanged; ``summary=None`` clears it)."""
+        """Replace the given fields (``...`` leaves one unchanged; ``summary=None`` clears it); the
+        summary only if the stored one is still ``expected_summary`` (when given)."""
         check_ids(session_id, user_id)
         sdir = self.session_dir(session_id)
 
         def work() -> SessionInfo:
             if not os.path.isdir(sdir):
                 raise not_found(session_id, user_id)
-            lock = os.path.join(sdir, ".lock")
-            with (
-                locked(lock, f"session {session_id!r}", self.lock_timeout),
-                open_db(self._session_file(sdir), "pretty") as db,
-            ):
-                table = db.table(SESSION_TABLE)
-                found = table.get(doc_id=SESSION_DOC_ID)
-                if found is None:
+            with self._locked(sdir, session_id):
+                doc = read_doc(sdir, session_id)
+                if doc is None:
                     raise not_found(session_id, user_id)
-                check_owner(found, session_id, user_id)
+                check_owner(doc, session_id, user_id)
                 fields = changed_fields(time.time(), summary, session_state, metadata)
-                table.update(fields, doc_ids=[SESSION_DOC_ID])
-                return SessionInfo.from_doc({**found, **fields})
+                if not summary_is(doc, expected_summary):
+                    fields.pop("summary", None)
+                doc.update(fields)
+                write_doc(sdir, doc)
+                return SessionInfo.from_doc(doc)
 
         return self._guard(work, session_id)
 
+    def repair_session(self, session_id: str, user_id: str) -> RepairReport:
+        """Rebuild the session from its runs: damaged files are set aside (kept), every readable
+        run is kept, and the run numbers lost are recorded so they are never reused or reported again."""
+        check_ids(session_id, user_id)
+        sdir = self.session_dir(session_id)
+
+        def work() -> RepairReport:
+            if not os.path.isdir(sdir) or being_deleted(sdir):
+                raise not_found(session_id, user_id)
+            with self._locked(sdir, session_id):
+                self._tidy(sdir)
+                try:
+                    current = read_doc(sdir, session_id)
+                except StoreError:
+                    current = None  # damaged: rebuilt from the runs (and its readable fields)
+                if current is None and not segment_indices(sdir) and not os.path.exists(session_file(sdir)):
+                    raise not_found(session_id, user_id)
+                doc, report = rebuild(sdir, session_id, user_id, current)
+                if report.repaired:
+                    self._index(doc)
+                return report
+
+        return self._guard(work, session_id)
+
+    # ---- listing and deleting ----------------------------------------------------------------
+
+    def _scan_sessions(self) -> list[SessionInfo]:
+        if not os.path.isdir(self.sessions_dir):
+            return []
+        with os.scandir(self.sessions_dir) as entries:
+            dirs = [e.path for e in entries if e.is_dir()]
+        return [info for sdir in dirs if (info := self._info(sdir)) is not None]
+
+    def _info(self, sdir: str, session_id: str | None = None) -> SessionInfo | None:
+        """The session in ``sdir`` for listing; a damaged one is a warning, never a failed listing."""
+        name = session_id or os.path.basename(sdir)
+        try:
+            doc = read_doc(sdir, name) if session_id else self._read_any(sdir)
+        except StoreError as e:
+            self.warn(f"{e} (it is left out of this list)")
+            return None
+        return SessionInfo.from_doc(doc) if doc is not None else None
+
+    @staticmethod
+    def _read_any(sdir: str) -> dict[str, Any] | None:
+        """A session document when its id is not known (listing every session): read by its own id."""
+        try:
+            with open(session_file(sdir), encoding="utf-8") as f:
+                tables = AtomicJSONStorage.parse(f.read(), session_file(sdir))
+            claimed = tables.get(SESSION_TABLE, {}).get(SESSION_DOC_ID, {}).get("session_id")
+        except (OSError, DamagedFile, AttributeError):
+            claimed = None
+        if not isinstance(claimed, str) or not claimed:
+            return read_doc(sdir, os.path.basename(sdir))  # raises the damage, or None
+        return read_doc(sdir, claimed)
+
     def list_sessions(self, user_id: str | None = None, team_id: str | None = None) -> list[SessionInfo]:
-        """Newest updated first. With a user, only that user's index and sessions are read."""
+        """Newest updated first. With a user, only that user's index and sessions are read. A
+        damaged session is left out, with a warning: it never breaks the list."""
 
         def work() -> list[SessionInfo]:
-            if user_id is not None:
+            if user_id is None:
+                found = self._scan_sessions()
+            else:
                 check_id(user_id, "user id")
                 ids = indexed_session_ids(self.user_file(user_id), user_id)
-                dirs = [self.session_dir(s) for s in ids]
-            elif os.path.isdir(self.sessions_dir):
-                dirs = [e.path for e in os.scandir(self.sessions_dir) if e.is_dir()]
-            else:
-                dirs = []
-            found: list[SessionInfo] = []
-            for sdir in dirs:
-                if not os.path.isdir(sdir):
-                    continue
-                doc = self._read_session_doc(sdir)
+                if ids is None:
+                    ids = self._rebuild_index(user_id)
+                found = [
+                    info
+                    for s in ids
+                    if os.path.isdir(sdir := self.session_dir(s)) and (info := self._info(sdir, s))
+                ]
                 # The index is only a pointer: the session document decides who owns what.
-                if doc is None or (user_id is not None and doc.get("user_id") != user_id):
-                    continue
-                if team_id is not None and doc.get("team_id") != team_id:
-                    continue
-                found.append(SessionInfo.from_doc(doc))
+                found = [info for info in found if info.user_id == user_id]
+            if team_id is not None:
+                found = [info for info in found if info.team_id == team_id]
             found.sort(key=lambda s: (-s.updated_at, s.session_id))
             return found
 
         return self._guard(work, None)
 
     def delete_session(self, session_id: str, user_id: str) -> None:
-        """Remove the session's data. The directory and its ``.lock`` stay: deleting a lock file
-        another process may be waiting on would let a third process lock a fresh file and both
-        would think they hold the lock."""
+        """Remove the session's data. A marker says a delete is under way, so a delete killed half
+        way is finished by the next writer instead of being mistaken for a session to rebuild. The
+        directory and its ``.lock`` stay: deleting a lock file another process may be waiting on
+        would let a third process lock a fresh file and both would think they hold the lock."""
         check_ids(session_id, user_id)
         sdir = self.session_dir(session_id)
 
         def work() -> None:
             if not os.path.isdir(sdir):
                 raise not_found(session_id, user_id)
-            with locked(os.path.join(sdir, ".lock"), f"session {session_id!r}", self.lock_timeout):
-                doc = self._read_session_doc(sdir)
+            with self._locked(sdir, session_id):
+                doc = read_doc(sdir, session_id)
                 if doc is None:
                     raise not_found(session_id, user_id)
                 check_owner(doc, session_id, user_id)
-                # session.json first: from that instant the session does not exist for anyone,
-                # and whatever a crash leaves behind is cleared by the next first save.
-                os.unlink(self._session_file(sdir))
-                self._clear_leftovers(sdir)
+                with open(os.path.join(sdir, DELETE_MARKER), "w", encoding="utf-8"):
+                    pass  # from this instant the session does not exist for anyone
                 index_remove(self.user_file(user_id), user_id, session_id, lock_timeout=self.lock_timeout)
+                self._remove_session_files(sdir)
 
         self._guard(work, session_id)
+
+    @staticmethod
+    def _remove_session_files(sdir: str) -> None:
+        for index in segment_indices(sdir):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(sdir, f"runs-{index:06d}.json"))
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(session_file(sdir))
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(os.path.join(sdir, DELETE_MARKER))  # last: the delete is complete
 
     # ---- errors ------------------------------------------------------------------------------
 

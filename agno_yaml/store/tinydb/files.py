@@ -26,6 +26,7 @@ from tinydb.storages import Storage
 
 from ...errors import StoreError
 
+TEMP_PREFIX = ".tmp-"
 Layout = Literal["pretty", "lines"]
 Tables = dict[str, dict[str, Any]]
 
@@ -137,19 +138,13 @@ class AtomicJSONStorage(Storage):
             raise StoreError(f"cannot read session store file {self.path}: {e.strerror or e}") from e
         if not text.strip():
             return None  # stock TinyDB creates empty files; treat them as an empty database
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise StoreError(
-                f"session store file {self.path} is not valid JSON (line {e.lineno}): "
-                "restore it from a backup or delete it"
-            ) from e
-        if not isinstance(data, dict):
-            raise StoreError(
-                f"session store file {self.path} is not a TinyDB database (top level is not an object)"
-            )
+        data = self.parse(text, self.path)
         self._data = data if self.memo else None
         return data
+
+    @staticmethod
+    def parse(text: str, path: str) -> Tables:
+        return parse_tables(text, path)
 
     def write(self, data: Tables) -> None:
         text = dumps_lines(data) if self.layout == "lines" else dumps_pretty(data)
@@ -157,7 +152,8 @@ class AtomicJSONStorage(Storage):
         # Forget what we knew first: if the write fails, the file on disk is the truth again.
         self._data = None
         try:
-            fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".json")
+            # Named after the target, so whoever next holds its lock can remove a killed writer's leftovers.
+            fd, tmp = tempfile.mkstemp(dir=directory, prefix=temp_prefix(self.path), suffix=".json")
         except OSError as e:
             raise StoreError(f"cannot write session store file {self.path}: {e.strerror or e}") from e
         try:
@@ -179,6 +175,50 @@ class AtomicJSONStorage(Storage):
 
     def close(self) -> None:
         self._data = None
+
+
+class DamagedFile(StoreError):
+    """A store file that cannot be read as what this version writes. ``reason`` says why, without the path."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path} is damaged: {reason}")
+
+
+def parse_tables(text: str, path: str) -> Tables:
+    """The tables of a TinyDB file's text; DamagedFile when it is not JSON or not tables of documents."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise DamagedFile(path, f"not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
+    if not isinstance(data, dict):
+        raise DamagedFile(path, "not a TinyDB database (the top level is not an object)")
+    for name, table in data.items():
+        if not isinstance(table, dict):
+            raise DamagedFile(path, f"table {name!r} is not an object of documents")
+        for key, doc in table.items():
+            if not key.isdigit() or not isinstance(doc, dict):
+                raise DamagedFile(
+                    path, f"table {name!r} has an entry {key!r} that is not a numbered document"
+                )
+    return data
+
+
+def temp_prefix(path: str) -> str:
+    return f"{TEMP_PREFIX}{os.path.basename(path)}-"
+
+
+def remove_temp_files(path: str) -> None:
+    """Remove what killed writers of ``path`` left behind. Call it holding ``path``'s lock: no live
+    writer of that file exists then, so every such temporary file is a leftover."""
+    directory = os.path.dirname(path) or "."
+    prefix = temp_prefix(path)
+    with os.scandir(directory) as entries:
+        for entry in entries:
+            if entry.name.startswith(prefix):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
 
 
 def open_db(path: str, layout: Layout = "lines") -> TinyDB:

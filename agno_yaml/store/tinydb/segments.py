@@ -1,82 +1,145 @@
 """A session's runs on disk: bounded segment files ``runs-000000.json``, ``runs-000001.json``, ...
 in the session's directory, each a TinyDB database whose table "runs" has doc id = run number.
 
-Separate from the backend's session code because segmenting is a self-contained mechanism (where runs go, when a
-segment is closed, how the newest one is found after a crash) with no notion of owners, locks or
-session documents: callers hold the session's lock and check ownership before coming here.
+Separate from the backend's session code because segmenting is a self-contained mechanism (where
+runs go, when a segment is closed, how a damaged segment is read) with no notion of owners, locks
+or session documents: callers hold the session's lock and check ownership before coming here.
+
+- A turn is committed by one atomic file write: all of its runs go into one segment, a new one
+  when the current one has no room. A kill therefore leaves either the whole turn or none of it.
+- A damaged segment (truncated, emptied, hand-edited) is never rewritten. Reading salvages every
+  run that is still whole (each run is one line of the file) and says which run numbers are lost;
+  new runs go to a fresh segment, numbered after every number ever used.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
+from dataclasses import dataclass, field
 from typing import Any
 
-from tinydb.table import Document
-
-from .files import open_db
+from .files import AtomicJSONStorage, DamagedFile, Tables
 
 # A segment is closed at 32 runs or 64 KB, whichever comes first: appending rewrites at most one
-# segment, measured at ~0.3 ms to encode 32 runs of 2 KB. The byte bound keeps that true when
-# runs carry large tool results; a single huge run still gets a segment of its own.
+# segment, measured at ~0.3 ms to encode 32 runs of 2 KB. A single turn bigger than that still
+# gets one segment of its own, so that it is written (or not) as a whole.
 SEGMENT_RUNS = 32
 SEGMENT_BYTES = 64 * 1024
 
 RUNS_TABLE = "runs"
+_NAME = re.compile(r"runs-(\d{6})\.json")
+_LINE = re.compile(r'^"(\d+)": (\{.*\}),?$')
 
 
 def segment_file(sdir: str, index: int) -> str:
     return os.path.join(sdir, f"runs-{index:06d}.json")
 
 
-def last_segment(sdir: str, hint: int) -> int:
-    """The index of the newest segment, from the hint in session.json, repaired by probing
-    (a crash between writing a segment and session.json leaves the hint one behind)."""
-    index = max(0, hint)
-    while index > 0 and not os.path.exists(segment_file(sdir, index)):
-        index -= 1
-    while os.path.exists(segment_file(sdir, index + 1)):
-        index += 1
-    return index
+def segment_indices(sdir: str) -> list[int]:
+    """The indices of the segment files present, in order."""
+    with os.scandir(sdir) as entries:
+        return sorted(int(m.group(1)) for e in entries if (m := _NAME.fullmatch(e.name)))
 
 
-def read_segment(sdir: str, index: int) -> list[Document]:
-    """The runs of one segment, oldest first (empty if the segment does not exist)."""
-    with open_db(segment_file(sdir, index)) as db:
-        docs: list[Document] = db.table(RUNS_TABLE).all()
-    docs.sort(key=lambda d: d.doc_id)
-    return docs
+@dataclass
+class Segment:
+    """One segment as read: its runs by number, and what could not be read."""
+
+    index: int
+    path: str
+    runs: dict[int, dict[str, Any]] = field(default_factory=dict)
+    damage: str | None = None  # why the file is not what was written; None when it is whole
+    size: int = 0
+
+    @property
+    def last_id(self) -> int:
+        return max(self.runs, default=0)
 
 
-def write_runs(sdir: str, session: dict[str, Any], docs: list[dict[str, Any]]) -> tuple[int, int]:
-    """Append ``docs`` after the last stored run; returns (run count, last segment index).
-    ``session`` is the session document: its hints and segment bounds, never written here."""
-    index = last_segment(sdir, int(session.get("last_segment", 0)))
-    # The bounds a session was created with stay its bounds, so changing the defaults never
-    # reshapes existing sessions.
-    max_runs = int(session.get("segment_runs", SEGMENT_RUNS))
-    max_bytes = int(session.get("segment_bytes", SEGMENT_BYTES))
-    pending = list(docs)
-    last_id: int | None = None
-    while True:
-        path = segment_file(sdir, index)
-        with open_db(path) as db:
-            table = db.table(RUNS_TABLE)
-            ids = [d.doc_id for d in table.all()]  # parsed once; the insert below reuses it
-            if ids:
-                last_id = max(ids)
-            elif last_id is None:
-                last_id = max((d.doc_id for d in read_segment(sdir, index - 1)), default=0) if index else 0
-            if not pending:
-                return last_id, index
-            size = os.path.getsize(path) if ids else 0
-            batch: list[Document] = []
-            while pending and len(ids) + len(batch) < max_runs and (size < max_bytes or not (ids or batch)):
-                doc = pending.pop(0)
-                size += len(repr(doc))  # a cheap stand-in for the encoded size; only the bound matters
-                batch.append(Document(doc, doc_id=last_id + len(batch) + 1))
-            if batch:
-                table.insert_multiple(batch)
-                last_id += len(batch)
-        if not pending:
-            return last_id, index
-        index += 1
+def read_segment(sdir: str, index: int) -> Segment:
+    """A segment's runs, oldest first. Damage never raises: whole runs are salvaged, ``damage`` says
+    what is wrong (OSError, e.g. a permission problem, still raises)."""
+    path = segment_file(sdir, index)
+    segment = Segment(index, path)
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except FileNotFoundError:
+        segment.damage = "missing"
+        return segment
+    segment.size = len(text)
+    if not text.strip():
+        segment.damage = "empty"
+        return segment
+    try:
+        tables = AtomicJSONStorage.parse(text, path)
+        found = tables.get(RUNS_TABLE)
+        if found is None:
+            segment.damage = f"it has no {RUNS_TABLE!r} table"
+        else:
+            segment.runs = {int(k): v for k, v in found.items()}
+    except DamagedFile as e:
+        segment.damage = e.reason
+        segment.runs = _salvage(text)
+    return dict_sorted(segment)
+
+
+def dict_sorted(segment: Segment) -> Segment:
+    segment.runs = dict(sorted(segment.runs.items()))
+    return segment
+
+
+def _salvage(text: str) -> dict[int, dict[str, Any]]:
+    """Every run still whole in a damaged segment: the well-formed entries of a file that parses,
+    else each line that holds one whole run (this layout writes one run per line)."""
+    try:
+        table = json.loads(text).get(RUNS_TABLE)
+    except (json.JSONDecodeError, AttributeError):
+        table = None
+    if isinstance(table, dict):
+        return {int(k): v for k, v in table.items() if k.isdigit() and isinstance(v, dict)}
+    found: dict[int, dict[str, Any]] = {}
+    for line in text.splitlines():
+        match = _LINE.match(line.strip())
+        if not match:
+            continue
+        try:
+            doc = json.loads(match.group(2))
+        except json.JSONDecodeError:
+            continue
+        if isinstance(doc, dict):
+            found[int(match.group(1))] = doc
+    return found
+
+
+def write_turn(
+    sdir: str,
+    last: Segment | None,
+    next_id: int,
+    docs: list[dict[str, Any]],
+    *,
+    max_runs: int,
+    max_bytes: int,
+) -> tuple[int, int]:
+    """Write ``docs`` (one turn) in one atomic file write, numbered from ``next_id``; returns
+    (segment index written, last run number).
+
+    ``last`` is the newest segment as read (None for a new session). The turn joins it when it is
+    whole and has room, else it starts the next segment; a damaged segment is never rewritten.
+    """
+    encoded = sum(len(json.dumps(d)) for d in docs)
+    if last is None:
+        index, runs = 0, {}
+    elif last.damage is None and (
+        not last.runs or (len(last.runs) + len(docs) <= max_runs and last.size + encoded <= max_bytes)
+    ):
+        index, runs = last.index, dict(last.runs)
+    else:
+        index, runs = last.index + 1, {}
+    for offset, doc in enumerate(docs):
+        runs[next_id + offset] = doc
+    tables: Tables = {RUNS_TABLE: {str(k): v for k, v in runs.items()}}
+    AtomicJSONStorage(segment_file(sdir, index)).write(tables)
+    return index, next_id + len(docs) - 1

@@ -13,7 +13,7 @@ import os
 from tinydb import Query
 
 from ..rules import SCHEMA_VERSION
-from .files import encode_id, locked, open_db
+from .files import AtomicJSONStorage, DamagedFile, encode_id, locked, open_db, remove_temp_files
 
 USER_TABLE = "sessions"
 
@@ -32,6 +32,7 @@ def index_add(
     """List ``session_id`` in the index file ``path``; listing it twice is a no-op."""
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with locked(path + ".lock", _what(user_id), lock_timeout), open_db(path, "pretty") as db:
+        remove_temp_files(path)
         table = db.table(USER_TABLE)
         q = Query()
         if not table.contains((q.session_id == session_id) & (q.user_id == user_id)):
@@ -50,14 +51,44 @@ def index_remove(path: str, user_id: str, session_id: str, *, lock_timeout: floa
     """Drop ``session_id`` from the index file ``path``, if the file exists at all."""
     if not os.path.exists(path):
         return  # no index yet: nothing to remove, and no reason to create files on a delete
-    with locked(path + ".lock", _what(user_id), lock_timeout), open_db(path, "pretty") as db:
-        q = Query()
-        db.table(USER_TABLE).remove((q.session_id == session_id) & (q.user_id == user_id))
+    with locked(path + ".lock", _what(user_id), lock_timeout):
+        try:
+            with open_db(path, "pretty") as db:
+                q = Query()
+                db.table(USER_TABLE).remove((q.session_id == session_id) & (q.user_id == user_id))
+        except DamagedFile:
+            pass  # a damaged index is rebuilt by the next listing, which only lists existing sessions
 
 
-def indexed_session_ids(path: str, user_id: str) -> list[str]:
-    """The session ids listed for ``user_id``, in index order, each once. Read without the lock:
-    a write replaces the file atomically, so a reader sees the old or the new index."""
-    with open_db(path, "pretty") as db:
-        entries = db.table(USER_TABLE).all()
-    return list(dict.fromkeys(e["session_id"] for e in entries if e.get("user_id") == user_id))
+def indexed_session_ids(path: str, user_id: str) -> list[str] | None:
+    """The session ids listed for ``user_id``, in index order, each once; None when the index is
+    damaged (the caller then finds the user's sessions by looking at all of them). Read without the
+    lock: a write replaces the file atomically, so a reader sees the old or the new index."""
+    try:
+        with open_db(path, "pretty") as db:
+            entries = db.table(USER_TABLE).all()
+    except DamagedFile:
+        return None
+    ids = [e.get("session_id") for e in entries if e.get("user_id") == user_id]
+    return list(dict.fromkeys(i for i in ids if isinstance(i, str) and i))
+
+
+def rewrite_index(
+    path: str, user_id: str, sessions: list[tuple[str, str, float]], *, lock_timeout: float
+) -> None:
+    """Replace a damaged index with ``sessions`` ((session id, team id, created at), found by looking
+    at every session). The damaged file is kept next to it, never deleted."""
+    with locked(path + ".lock", _what(user_id), lock_timeout):
+        if os.path.exists(path):
+            os.replace(path, f"{path}.damaged")
+        entries = {
+            str(n): {
+                "session_id": s,
+                "user_id": user_id,
+                "team_id": t,
+                "created_at": c,
+                "schema_version": SCHEMA_VERSION,
+            }
+            for n, (s, t, c) in enumerate(sessions, start=1)
+        }
+        AtomicJSONStorage(path, layout="pretty").write({USER_TABLE: entries})
