@@ -64,7 +64,7 @@ def test_every_signal_stores_the_message_as_cancelled(tmp_path: Path, signum: in
     name = {signal.SIGTERM: "SIGTERM", signal.SIGHUP: "SIGHUP", signal.SIGINT: "Ctrl-C"}[signum]
     assert run.error == f"stopped by {name}"
     assert f"cancelled: stopped by {name}; your message is saved as cancelled run {run.run_id}" in err
-    assert "Traceback" not in err
+    assert "Traceback" not in err, err
 
 
 @pytest.mark.slow

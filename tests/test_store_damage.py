@@ -196,21 +196,28 @@ def test_one_damaged_session_never_breaks_continue_list_or_another_session(tmp_p
         assert agno(team, f"hello {session}", "-s", session, "-u", ALICE, "--db", db).exit_code == 0
     store = TinyDBStore(db)
     session_json(store, "bad").write_text("{not json")
-    assert [s.session_id for s in store.list_sessions(ALICE)] == ["good"]
+    assert sorted(s.session_id for s in store.list_sessions(ALICE)) == ["bad", "good"]  # listed, from the index
+    assert store.latest_session(ALICE) == "good"  # "bad" is newer, but cannot be continued
     assert "session 'bad' is damaged" in store.take_warnings()[0]
     cont = agno(team, "again", "--continue", "-u", ALICE, "--db", db)
     assert cont.exit_code == 0 and "session good" in cont.stderr
     assert agno(team, "and", "-s", "good", "-u", ALICE, "--db", db).exit_code == 0
 
 
-def test_a_damaged_user_index_is_rebuilt_and_kept(tmp_path: Path) -> None:
+def test_a_damaged_or_missing_index_is_rebuilt_from_the_sessions_and_kept(tmp_path: Path) -> None:
     store = TinyDBStore(tmp_path / "db")
     for s in ("a", "b"):
         store.append_runs(s, ALICE, "t", [make_run(1, session_id=s)])
-    Path(store.user_file(ALICE)).write_text("[[[")
+    index = Path(store.index.path)
+    for suffix in ("-wal", "-shm"):
+        Path(f"{index}{suffix}").unlink(missing_ok=True)
+    index.write_bytes(b"not a database at all")
     assert sorted(s.session_id for s in store.list_sessions(ALICE)) == ["a", "b"]
-    assert Path(store.user_file(ALICE) + ".damaged").read_text() == "[[["
+    assert Path(f"{index}.damaged").read_bytes() == b"not a database at all"
+    assert any("the session index was damaged" in w for w in store.take_warnings())
     store.append_runs("c", ALICE, "t", [make_run(1, session_id="c")])
+    assert [h.session_id for h in store.search_sessions(ALICE, "answer")] != []
+    index.unlink()  # a store from before the index: built on first use
     assert sorted(s.session_id for s in TinyDBStore(tmp_path / "db").list_sessions(ALICE)) == ["a", "b", "c"]
 
 

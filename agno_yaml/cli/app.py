@@ -69,6 +69,10 @@ class DefaultCommandGroup(click.Group):
             text = _usage_text(exc)
             self._fail(ctx, f"error: {text} (see agno-run --help)", text, EXIT_BAD_INPUT)
         except Interrupted as stop:  # already reported where the turn was stored
+            if not ctx.params.get("debug"):
+                # A signal can land inside a library's half-built object (an event loop litellm was
+                # creating); its finaliser then complains at exit. The turn is stored: keep stderr clean.
+                sys.unraisablehook = lambda unraisable: None
             ctx.exit(stop.exit_code)
         except KeyboardInterrupt:  # Ctrl-C outside a turn (loading, the chat prompt)
             err("cancelled")

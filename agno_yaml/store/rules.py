@@ -8,9 +8,11 @@ backend does.
 
 from __future__ import annotations
 
+import re
 import secrets
 import shlex
 import time
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -36,10 +38,20 @@ class SessionInfo:
     session_state: dict[str, Any]
     metadata: dict[str, Any]
     schema_version: int
+    turn_count: int = 0  # top-level runs: the turns a person had
+    first_message: str | None = None  # the user's first message, to recognise the session by
+
+    @property
+    def summary_line(self) -> str | None:
+        text = str((self.summary or {}).get("summary") or "").strip()
+        return text.splitlines()[0] if text else None
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any]) -> SessionInfo:
+        first = doc.get("first_message")
         return cls(
+            turn_count=int(doc.get("turn_count", 0) or 0),
+            first_message=first if isinstance(first, str) else None,
             session_id=doc["session_id"],
             user_id=doc["user_id"],
             team_id=doc.get("team_id", ""),
@@ -157,7 +169,79 @@ def new_session_doc(session_id: str, user_id: str, team_id: str, now: float) -> 
         "metadata": {},
         "schema_version": SCHEMA_VERSION,
         "run_count": 0,
+        "turn_count": 0,
+        "first_message": None,
     }
+
+
+def count_turns(
+    doc: dict[str, Any], runs: Sequence[Mapping[str, Any]]
+) -> list[tuple[int, Mapping[str, Any]]]:
+    """Number the top-level runs among ``runs`` after the session's turns so far, and update the
+    session document's ``turn_count`` and ``first_message``; the (turn number, run) pairs."""
+    numbered: list[tuple[int, Mapping[str, Any]]] = []
+    turns = int(doc.get("turn_count", 0) or 0)
+    for run in runs:
+        if run.get("parent_run_id") is None:
+            turns += 1
+            numbered.append((turns, run))
+            if doc.get("first_message") is None and isinstance(run.get("input"), str):
+                doc["first_message"] = run["input"]
+    doc["turn_count"] = turns
+    return numbered
+
+
+@dataclass(frozen=True)
+class Said:
+    """One thing said in a turn, as the user saw it: their message, or the answer."""
+
+    turn: int
+    role: str  # "user" or "assistant"
+    text: str
+    created_at: float
+
+
+def said_in(turn: int, run: Mapping[str, Any]) -> list[Said]:
+    """What a top-level run said: the user's message, and the answer when there is one."""
+    when = float(run.get("created_at", 0.0) or 0.0)
+    found = [Said(turn, "user", str(run.get("input") or ""), when)]
+    if isinstance(run.get("content"), str) and run["content"].strip():
+        found.append(Said(turn, "assistant", run["content"], when))
+    return found
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One place a search matched: the session, the turn, who said it, and the text with the hits marked."""
+
+    session_id: str
+    team_id: str
+    turn: int
+    role: str
+    created_at: float
+    snippet: str
+    score: float  # lower is a better match
+
+
+def _fold(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(c))
+
+
+def match(text: str, query: str, marks: tuple[str, str] = ("[", "]")) -> tuple[float, str] | None:
+    """Whether every word of ``query`` is a word of ``text`` (case and accents ignored), as (score,
+    text with the matching words marked); None when one is missing. For backends without a text index."""
+    wanted = {_fold(w) for w in re.findall(r"\w+", query)}
+    if not wanted:
+        return None
+    spans = [m for m in re.finditer(r"\w+", text) if _fold(m.group()) in wanted]
+    if {_fold(m.group()) for m in spans} != wanted:
+        return None
+    out, last = [], 0
+    for m in spans:
+        out += [text[last : m.start()], marks[0], m.group(), marks[1]]
+        last = m.end()
+    out.append(text[last:])
+    return -float(len(spans)) / (1 + len(text) / 200), "".join(out)
 
 
 def summary_is(

@@ -7,12 +7,11 @@ Layout under the store root (every ``*.json`` is a TinyDB database stock ``tinyd
     sessions/<enc session_id>/runs-000001.json   ... a new segment every 32 runs or 64 KB
     sessions/<enc session_id>/.lock              held for every read-modify-write of this session
     sessions/<enc session_id>/damaged/           damaged files a repair set aside (never deleted)
-    users/<enc user_id>.json                     table "sessions": one document per session of the user
-    users/<enc user_id>.json.lock
+    index.sqlite3                                derived index: each user's sessions, full-text search
 
 Segments live in ``segments``, the session document in ``sessiondoc``, rebuilding in ``repair``,
-the per-user index in ``user_index``, atomic files and locks in ``files``; this module owns the
-locking order and the store protocol's methods. Ownership and the stored form of runs are the
+the index in ``index``, atomic files and locks in ``files``; this module owns the locking order
+and the store protocol's methods. Ownership and the stored form of runs are the
 shared rules of ``store.rules``.
 
 Why this shape: TinyDB reads and rewrites a whole file per operation, so the cost of an operation
@@ -30,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -43,19 +43,24 @@ from ..documents import DamagedDocument, parse_run
 from ..policy import StorePolicy
 from ..rules import (
     RepairReport,
+    Said,
+    SearchHit,
     SessionInfo,
     changed_fields,
     check_id,
     check_ids,
     check_owner,
+    count_turns,
     foreign,
     new_session_doc,
     not_found,
     run_ranges,
+    said_in,
     stored_run,
     summary_is,
 )
 from .files import TEMP_PREFIX, AtomicJSONStorage, DamagedFile, encode_id, locked
+from .index import IndexDamaged, SessionIndex
 from .repair import rebuild
 from .segments import SEGMENT_BYTES, SEGMENT_RUNS, Segment, read_segment, segment_indices, write_turn
 from .sessiondoc import (
@@ -67,7 +72,6 @@ from .sessiondoc import (
     session_file,
     write_doc,
 )
-from .user_index import index_add, index_remove, indexed_session_ids, rewrite_index, user_file
 
 T = TypeVar("T")
 
@@ -87,15 +91,12 @@ class TinyDBStore(StoreBase):
         self.location = self.root
         self.lock_timeout = lock_timeout
         self.sessions_dir = os.path.join(self.root, "sessions")
-        self.users_dir = os.path.join(self.root, "users")
+        self.index = SessionIndex(self.root, timeout=lock_timeout)
 
     # ---- paths and locks ---------------------------------------------------------------------
 
     def session_dir(self, session_id: str) -> str:
         return os.path.join(self.sessions_dir, encode_id(session_id))
-
-    def user_file(self, user_id: str) -> str:
-        return user_file(self.users_dir, user_id)
 
     def _locked(self, sdir: str, session_id: str) -> contextlib.AbstractContextManager[None]:
         return locked(os.path.join(sdir, ".lock"), f"session {session_id!r}", self.lock_timeout)
@@ -136,28 +137,58 @@ class TinyDBStore(StoreBase):
 
     def _auto_repair(self, sdir: str, session_id: str, user_id: str) -> dict[str, Any]:
         doc, report = rebuild(sdir, session_id, user_id, None)
-        self._index(doc)
+        self._reindex(sdir, doc)
         self.warn(f"session {session_id!r} had lost its session.json; {report.summary().split(' ', 2)[2]}")
         return doc
 
-    def _index(self, doc: dict[str, Any]) -> None:
-        path = self.user_file(doc["user_id"])
-        args = (path, doc["user_id"], doc["session_id"], doc["team_id"], doc["created_at"])
-        try:
-            index_add(*args, lock_timeout=self.lock_timeout)
-        except DamagedFile:
-            self._rebuild_index(doc["user_id"])
-            index_add(*args, lock_timeout=self.lock_timeout)
+    # ---- the index ---------------------------------------------------------------------------
 
-    def _rebuild_index(self, user_id: str) -> list[str]:
-        """The user's sessions, found by looking at every session; the damaged index is rewritten."""
-        self.warn(
-            f"the session index {self.user_file(user_id)} was damaged; it was rebuilt (the old one is kept)"
-        )
-        found = [info for info in self._scan_sessions() if info.user_id == user_id]
-        entries = [(s.session_id, s.team_id, s.created_at) for s in found]
-        rewrite_index(self.user_file(user_id), user_id, entries, lock_timeout=self.lock_timeout)
-        return [s.session_id for s in found]
+    def _indexing(self, fn: Callable[[], T]) -> T:
+        """Run an index operation; a damaged index is set aside (kept) and rebuilt from the files."""
+        try:
+            return fn()
+        except IndexDamaged as e:
+            kept = self.index.set_aside()
+            self.warn(
+                f"the session index was damaged ({e}); it was rebuilt from the sessions (the old one is kept as {kept})"
+            )
+            self._rebuild_index()
+            return fn()
+        except sqlite3.OperationalError as e:
+            raise StoreError(f"the session index {self.index.path} is busy ({e}); try again") from e
+
+    def _said(self, sdir: str, doc: dict[str, Any]) -> list[Said]:
+        """Everything said in the session, turn by turn (its turns are counted again on the way)."""
+        runs = [run for index in segment_indices(sdir) for run in read_segment(sdir, index).runs.values()]
+        doc.update(turn_count=0, first_message=None)
+        return [s for number, run in count_turns(doc, runs) for s in said_in(number, run)]
+
+    def _reindex(self, sdir: str, doc: dict[str, Any]) -> None:
+        said = self._said(sdir, doc)
+        self._indexing(lambda: self.index.put(doc, said, replace_said=True))
+
+    def _rebuild_index(self) -> int:
+        """Index every session from its files (a store made before the index, or a damaged index)."""
+        count = 0
+        if os.path.isdir(self.sessions_dir):
+            with os.scandir(self.sessions_dir) as entries:
+                dirs = [e.path for e in entries if e.is_dir()]
+            for sdir in dirs:
+                try:
+                    doc = self._read_any(sdir)
+                except StoreError as e:
+                    self.warn(f"{e} (it is left out of the index)")
+                    continue
+                if doc is not None:
+                    said = self._said(sdir, doc)
+                    self.index.put(doc, said, replace_said=True)
+                    count += 1
+        return count
+
+    def _ensure_index(self) -> None:
+        if not self.index.exists() and os.path.isdir(self.sessions_dir) and os.listdir(self.sessions_dir):
+            count = self._rebuild_index()
+            self.warn(f"built the session index of {self.root} from its {count} sessions")
 
     def get_session(self, session_id: str, user_id: str) -> SessionInfo | None:
         doc = self._guard(lambda: self._owned_doc(session_id, user_id), session_id)
@@ -253,10 +284,11 @@ class TinyDBStore(StoreBase):
                 if doc is None:
                     doc = new_session_doc(session_id, user_id, team_id, now)
                     doc.update(segment_runs=SEGMENT_RUNS, segment_bytes=SEGMENT_BYTES)
-                    # Index first: a session that exists is always listed; an index entry
-                    # without a session is skipped by readers.
-                    self._index(doc)
                 check_owner(doc, session_id, user_id)
+                if "turn_count" not in doc:  # written before turns were counted: count them once
+                    self._said(sdir, doc)
+                turns_before = int(doc["turn_count"])
+                said = [s for number, run in count_turns(doc, docs) for s in said_in(number, run)]
                 if not doc.get("team_id"):
                     doc["team_id"] = team_id  # rebuilt from runs that did not name their team
                 indices = segment_indices(sdir)
@@ -288,6 +320,12 @@ class TinyDBStore(StoreBase):
                     )
                 )
                 write_doc(sdir, doc)
+                # The index follows the files; one that missed a turn (a kill between the two) is caught up.
+                indexed = self._indexing(lambda: self.index.indexed_turns(session_id))
+                if indexed == turns_before or (indexed is None and turns_before == 0):
+                    self._indexing(lambda: self.index.put(doc, said))
+                else:
+                    self._reindex(sdir, doc)
                 return SessionInfo.from_doc(doc)
 
         return self._guard(work, session_id)
@@ -331,6 +369,7 @@ class TinyDBStore(StoreBase):
                     fields.pop("summary", None)
                 doc.update(fields)
                 write_doc(sdir, doc)
+                self._indexing(lambda: self.index.put(doc, []))
                 return SessionInfo.from_doc(doc)
 
         return self._guard(work, session_id)
@@ -354,29 +393,12 @@ class TinyDBStore(StoreBase):
                     raise not_found(session_id, user_id)
                 doc, report = rebuild(sdir, session_id, user_id, current)
                 if report.repaired:
-                    self._index(doc)
+                    self._reindex(sdir, doc)
                 return report
 
         return self._guard(work, session_id)
 
     # ---- listing and deleting ----------------------------------------------------------------
-
-    def _scan_sessions(self) -> list[SessionInfo]:
-        if not os.path.isdir(self.sessions_dir):
-            return []
-        with os.scandir(self.sessions_dir) as entries:
-            dirs = [e.path for e in entries if e.is_dir()]
-        return [info for sdir in dirs if (info := self._info(sdir)) is not None]
-
-    def _info(self, sdir: str, session_id: str | None = None) -> SessionInfo | None:
-        """The session in ``sdir`` for listing; a damaged one is a warning, never a failed listing."""
-        name = session_id or os.path.basename(sdir)
-        try:
-            doc = read_doc(sdir, name) if session_id else self._read_any(sdir)
-        except StoreError as e:
-            self.warn(f"{e} (it is left out of this list)")
-            return None
-        return SessionInfo.from_doc(doc) if doc is not None else None
 
     @staticmethod
     def _read_any(sdir: str) -> dict[str, Any] | None:
@@ -392,28 +414,53 @@ class TinyDBStore(StoreBase):
         return read_doc(sdir, claimed)
 
     def list_sessions(self, user_id: str | None = None, team_id: str | None = None) -> list[SessionInfo]:
-        """Newest updated first. With a user, only that user's index and sessions are read. A
-        damaged session is left out, with a warning: it never breaks the list."""
+        """Newest updated first, from the index (a user's sessions without opening their files)."""
+        if user_id is not None:
+            check_id(user_id, "user id")
 
         def work() -> list[SessionInfo]:
-            if user_id is None:
-                found = self._scan_sessions()
-            else:
-                check_id(user_id, "user id")
-                ids = indexed_session_ids(self.user_file(user_id), user_id)
-                if ids is None:
-                    ids = self._rebuild_index(user_id)
-                found = [
-                    info
-                    for s in ids
-                    if os.path.isdir(sdir := self.session_dir(s)) and (info := self._info(sdir, s))
-                ]
-                # The index is only a pointer: the session document decides who owns what.
-                found = [info for info in found if info.user_id == user_id]
-            if team_id is not None:
-                found = [info for info in found if info.team_id == team_id]
-            found.sort(key=lambda s: (-s.updated_at, s.session_id))
-            return found
+            self._ensure_index()
+            return self._indexing(lambda: self.index.sessions(user_id, team_id))
+
+        return self._guard(work, None)
+
+    def latest_session(self, user_id: str, team_id: str | None = None) -> str | None:
+        """The user's most recently updated session that can be continued: a damaged one is skipped
+        (with a warning), so one damaged session never breaks ``--continue``."""
+        check_id(user_id, "user id")
+
+        def work() -> str | None:
+            self._ensure_index()
+            for limit in (5, None):
+
+                def rows(n: int | None = limit) -> list[SessionInfo]:
+                    return self.index.sessions(user_id, team_id, limit=n)
+
+                for info in self._indexing(rows):
+                    try:
+                        if self._owned_doc(info.session_id, user_id) is not None:
+                            return info.session_id
+                    except StoreError as e:
+                        self.warn(f"{e} (skipped)")
+            return None
+
+        return self._guard(work, None)
+
+    def search_sessions(
+        self,
+        user_id: str,
+        text: str,
+        *,
+        team_id: str | None = None,
+        limit: int = 20,
+        marks: tuple[str, str] = ("[", "]"),
+    ) -> list[SearchHit]:
+        """Where the user's sessions (of one team) said every word of ``text``, best matches first."""
+        check_id(user_id, "user id")
+
+        def work() -> list[SearchHit]:
+            self._ensure_index()
+            return self._indexing(lambda: self.index.search(user_id, text, team_id, limit, marks))
 
         return self._guard(work, None)
 
@@ -435,7 +482,7 @@ class TinyDBStore(StoreBase):
                 check_owner(doc, session_id, user_id)
                 with open(os.path.join(sdir, DELETE_MARKER), "w", encoding="utf-8"):
                     pass  # from this instant the session does not exist for anyone
-                index_remove(self.user_file(user_id), user_id, session_id, lock_timeout=self.lock_timeout)
+                self._indexing(lambda: self.index.remove(session_id))
                 self._remove_session_files(sdir)
 
         self._guard(work, session_id)
