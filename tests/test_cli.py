@@ -60,7 +60,7 @@ def test_message_from_stdin_and_json_envelope(db: str) -> None:
     assert set(data) == {
         "version", "status", "answer", "error", "team_id", "session_id", "new_session",
         "user_id", "run_id", "member", "usage", "duration_s", "summary", "summary_error", "saved",
-        "save_error", "warnings",
+        "save_error", "warnings", "session_state",
     }  # fmt: skip
     assert set(data["usage"]) == {"input_tokens", "output_tokens", "total_tokens", "cost"}
     assert f"--session {data['session_id']}" in result.stderr  # how to continue
@@ -232,15 +232,13 @@ def test_validate_notes_unset_variables_unless_strict(
     )
 
 
-def test_settings_not_acted_on_yet_are_announced(db: str, tmp_path: Path) -> None:
-    summaries = str(ROOT / "teams" / "session-summary.yaml")
-    assert "note:" not in agno(summaries, "hi", "--model", "echo", "--db", db).stderr  # summaries work now
+def test_the_files_session_state_starts_every_new_session(db: str, tmp_path: Path) -> None:
     team = tmp_path / "state.yaml"
     team.write_text("model: echo\nsession_state: {cart: []}\n")
-    result = agno(str(team), "hi", "--model", "echo", "--db", db)
-    assert result.exit_code == 0
-    assert f"{team}: note: session_state is not supported yet and is ignored\n" in result.stderr
-    assert "note:" not in agno(str(team), "hi", "--model", "echo", "--db", db, "-q").stderr
+    result = agno(str(team), "hi", "--model", "echo", "--db", db, "-s", "s", "--json")
+    assert result.exit_code == 0 and "note:" not in result.stderr
+    assert json.loads(result.stdout)["session_state"] == {"cart": []}
+    assert SessionStore(db).get_session("s", "default").session_state == {"cart": []}  # type: ignore[union-attr]
 
 
 def test_an_answer_that_cannot_be_saved_is_still_printed(db: str, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,6 +8,7 @@ habit: every test on memory and on JSON files.
 from __future__ import annotations
 
 import copy
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from typing import Any
 import pytest
 from storekit import ALICE, BOB, make_run, tool_run
 
-from agno_yaml.errors import SessionError
+from agno_yaml.errors import SessionError, UsageError
 from agno_yaml.messages import Message, ToolExecution
 from agno_yaml.store import SessionStore, StorePolicy, open_store
 from agno_yaml.store.memory import MemoryStore
@@ -349,3 +350,77 @@ def test_delete_session_frees_the_id(store: SessionStore) -> None:
     assert [r.run_id for r in store.runs("s1", BOB)] == ["rb"]
     with pytest.raises(SessionError, match="belongs to another user"):
         store.get_session("s1", ALICE)
+
+
+# ---- turns, search, export and import ------------------------------------------------------------
+
+
+def test_turns_and_the_first_message_are_counted(store: SessionStore) -> None:
+    leader = make_run(1)
+    member = make_run("m", parent_run_id="r1", member="agent-1")
+    store.append_runs("s1", ALICE, "t", [leader, member])
+    info = store.append_runs("s1", ALICE, "t", [make_run(2)])
+    assert (info.run_count, info.turn_count, info.first_message) == (3, 2, "question 1")
+
+
+def said(store: SessionStore, user: str, text: str, team: str | None = None) -> list[tuple[str, int, str, str]]:
+    return [(h.session_id, h.turn, h.role, h.snippet) for h in store.search_sessions(user, text, team_id=team)]
+
+
+def test_search_finds_every_word_in_the_users_sessions_only(store: SessionStore) -> None:
+    store.append_runs("a", ALICE, "team-x", [make_run(1, session_id="a", input="Comment ça va?", content="Ça va bien")])
+    store.append_runs("a", ALICE, "team-x", [make_run(2, session_id="a", input="the weather in Paris")])
+    store.append_runs("b", ALICE, "team-y", [make_run(3, session_id="b", input="Paris weather, again please")])
+    store.append_runs("z", BOB, "team-x", [make_run(4, session_id="z", user_id=BOB, input="paris weather secret")])
+    hits = said(store, ALICE, "Weather PARIS")
+    assert sorted(hits) == [
+        ("a", 2, "user", "the [weather] in [Paris]"),
+        ("b", 1, "user", "[Paris] [weather], again please"),
+    ]
+    assert sorted(said(store, ALICE, "ca va")) == [  # accents and case do not matter
+        ("a", 1, "assistant", "[Ça] [va] bien"),
+        ("a", 1, "user", "Comment [ça] [va]?"),
+    ]
+    assert said(store, ALICE, "weather", team="team-y") == [("b", 1, "user", "Paris [weather], again please")]
+    assert said(store, BOB, "weather") == [("z", 1, "user", "paris [weather] secret")]  # never alice's
+    assert said(store, ALICE, "secret") == [] and said(store, ALICE, "   ") == []
+
+
+def test_export_then_import_gives_back_an_identical_session(backend: Backend, tmp_path: Path) -> None:
+    store = backend.store
+    store.append_runs("s1", ALICE, "t", [make_run(1), make_run("m", parent_run_id="r1", member="agent-1")],
+                      summary={"summary": "hi", "topics": []}, session_state={"n": 1}, metadata={"k": "v"})  # fmt: skip
+    store.append_runs("s1", ALICE, "t", [make_run(2, status="error", error="boom", content=None)])
+    exported = store.export_session("s1", ALICE)
+    other = MemoryStore() if backend.name == "tinydb" else TinyDBStore(tmp_path / "other")
+    other.import_session(json.loads(json.dumps(exported)), ALICE)
+    again = other.export_session("s1", ALICE)
+    assert {**again, "exported_at": 0} == {**exported, "exported_at": 0}
+    assert [r.to_dict() for r in other.runs("s1", ALICE)] == [r.to_dict() for r in store.runs("s1", ALICE)]
+    assert other.get_session("s1", ALICE) == store.get_session("s1", ALICE)
+
+
+def test_import_refuses_to_overwrite_and_keeps_owners(store: SessionStore) -> None:
+    store.append_runs("s1", ALICE, "t", [make_run(1)])
+    store.append_runs("b1", BOB, "t", [make_run(1, session_id="b1", user_id=BOB)])
+    exported = store.export_session("s1", ALICE)
+    with pytest.raises(UsageError, match="exists already"):
+        store.import_session(exported, ALICE)
+    bobs = store.export_session("b1", BOB)
+    with pytest.raises(UsageError, match="exists already"):  # another user's id is never overwritten
+        store.import_session({**exported, "session": {**exported["session"], "session_id": "b1"}}, ALICE)
+    with pytest.raises(UsageError, match="a session of another user"):
+        store.import_session(bobs, ALICE, new_id="mine-now")
+    copy_ = store.import_session(exported, ALICE, new_id="s1-copy")
+    assert copy_.session_id == "s1-copy" and [r.session_id for r in store.runs("s1-copy", ALICE)] == ["s1-copy"]
+    assert {**store.export_session("b1", BOB), "exported_at": 0} == {**bobs, "exported_at": 0}  # untouched
+
+
+def test_rename_moves_the_session_under_its_new_id(store: SessionStore) -> None:
+    store.append_runs("old", ALICE, "t", [make_run(1, session_id="old")])
+    info = store.rename_session("old", ALICE, "new")
+    assert info.session_id == "new" and store.get_session("old", ALICE) is None
+    assert [(r.session_id, r.run_id) for r in store.runs("new", ALICE)] == [("new", "r1")]
+    assert [h.session_id for h in store.search_sessions(ALICE, "question")] == ["new"]
+    with pytest.raises(SessionError, match="belongs to another user"):
+        store.rename_session("new", BOB, "stolen")

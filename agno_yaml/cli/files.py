@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from ..errors import EXIT_BAD_INPUT
+from ..errors import EXIT_BAD_INPUT, UsageError
 from .app import cli, err
 
 VALIDATE_EPILOG = """\b
@@ -84,7 +84,11 @@ def schema() -> None:
 @cli.command(epilog=INSPECT_EPILOG)
 @click.argument("team_file", metavar="TEAM.yaml", type=click.Path(dir_okay=False))
 @click.option(
-    "--model", "model_override", metavar="MODEL", help="Show the team as it runs with this model everywhere."
+    "--model",
+    "model_override",
+    metavar="MODEL",
+    multiple=True,
+    help="Show the team as it runs with this model everywhere, or for one: agent-2=MODEL, leader=, summary=.",
 )
 @click.option("--db", metavar="PATH", help="Show the team as it runs with this session store.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of YAML.")
@@ -92,7 +96,7 @@ def schema() -> None:
 @click.option("--allow-unsafe-tools", is_flag=True, help=UNSAFE_HELP)
 def inspect(
     team_file: str,
-    model_override: str | None,
+    model_override: tuple[str, ...],
     db: str | None,
     as_json: bool,
     strict: bool,
@@ -111,3 +115,46 @@ def inspect(
     for warning in view["warnings"]:
         err(warning)
     click.echo(json.dumps(view, indent=2, ensure_ascii=False) if as_json else render_yaml(view))
+
+
+STARTER = """\
+# yaml-language-server: $schema={schema}
+#
+# A team of two members, as config you can review like code. Try it offline first:
+#   agno-run {name} "Hello!" --model echo
+# then with a real model (export OPENAI_API_KEY=..., or change model: to any litellm model string):
+#   agno-run {name} "Hello!"
+# `agno-run inspect {name}` shows every default and the exact system messages; `agno-run schema`
+# describes every key. Errors name the file, the line and the fix: `agno-run validate {name}`.
+name: My Team
+model: openai/gpt-5-mini            # a litellm model string: provider/model
+instructions: Answer briefly and kindly.
+members:                            # no members: a single agent
+  - name: Researcher                # id derived from the name: researcher
+    role: You find the facts the question needs and say where they come from
+  - name: Writer
+    role: You write the final answer, clearly
+add_history_to_context: true        # earlier turns of the session are in context ...
+num_history_runs: 3                 # ... the last 3
+enable_session_summaries: false     # true: a running summary of each session, in context
+# db: {{path: sessions}}            # where sessions are stored, relative to this file; without it,
+#                                   # your per-user store (AGNO_RUN_DB, else ~/.local/share/agno-run)
+"""
+
+
+@cli.command()
+@click.argument("file", default="team.yaml", required=False, type=click.Path(dir_okay=False))
+def init(file: str) -> None:
+    """Write a commented starter team file (default team.yaml); an existing file is never overwritten.
+
+    Its first line points editors at the schema, so keys complete as you type.
+    """
+    import os
+
+    from ..config.schema import schema_path
+
+    if os.path.exists(file):
+        raise UsageError(f"{file} exists already; name another file (agno-run init my-team.yaml)")
+    with open(file, "x", encoding="utf-8") as f:
+        f.write(STARTER.format(schema=schema_path(), name=file))
+    click.echo(f'wrote {file}; try: agno-run {file} "Hello!" --model echo')

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
-from typing import TextIO
+from typing import Any, TextIO
 
 import click
 
@@ -18,6 +19,31 @@ Examples:
 """
 
 
+def complete_session(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+    """Shell completion of session ids: the user's sessions of the team being run, newest first."""
+    from click.shell_completion import CompletionItem
+
+    try:
+        from ..config import load_team
+        from ..store import open_store
+
+        # While the option's value is being typed click has not filled in the arguments yet: find the
+        # team file among the words typed so far.
+        words = os.environ.get("COMP_WORDS", "").split()
+        team_file = ctx.params.get("team_file") or next(w for w in words if w.endswith((".yaml", ".yml")))
+        spec = load_team(team_file, model_override="echo").spec
+        store = open_store(spec.db, ctx.params.get("db"))
+        user = ctx.params.get("user_id") or spec.user_id or "default"
+        found = store.list_sessions(user, spec.id)
+    except Exception:  # completion must never print an error into the user's command line
+        return []
+    return [
+        CompletionItem(s.session_id, help=s.first_message or "")
+        for s in found
+        if s.session_id.startswith(incomplete)
+    ]
+
+
 @cli.command("run", cls=RunCommand, epilog=RUN_EPILOG, hidden=True)
 @click.argument("team_file", metavar="TEAM.yaml", type=click.Path(dir_okay=False))
 @click.argument("message", required=False)
@@ -28,7 +54,14 @@ Examples:
     metavar="USER",
     help="Who is talking (default: the file's user_id, else 'default').",
 )
-@click.option("-s", "--session", "session_id", metavar="ID", help="Continue (or start) this session.")
+@click.option(
+    "-s",
+    "--session",
+    "session_id",
+    metavar="ID",
+    help="Continue (or start) this session; last, -1, -2 ... count back from your newest.",
+    shell_complete=complete_session,
+)
 @click.option(
     "-c", "--continue", "continue_", is_flag=True, help="Continue your latest session of this team."
 )
@@ -41,8 +74,21 @@ Examples:
     "--model",
     "model_override",
     metavar="MODEL",
-    help="Replace every model of the team, e.g. echo or ollama/llama3.2.",
+    multiple=True,
+    help="Replace every model, e.g. echo or ollama/llama3.2; or one: agent-2=MODEL, leader=MODEL, summary=MODEL.",
 )
+@click.option(
+    "--state", "state", metavar="KEY=VALUE", multiple=True, help="Set a value of the session's state."
+)
+@click.option(
+    "--show-context",
+    "--dry-run",
+    "show_context",
+    is_flag=True,
+    help="Print exactly what the model would be sent for this turn (system message, history, message, "
+    "tools) and stop: no model is called, nothing is written.",
+)
+@click.option("--member", metavar="ID", help="With --show-context: a member's context (MESSAGE as its task).")
 @click.option(
     "--stream/--no-stream",
     default=None,
@@ -68,7 +114,10 @@ def run_command(
     session_id: str | None,
     continue_: bool,
     db: str | None,
-    model_override: str | None,
+    model_override: tuple[str, ...],
+    state: tuple[str, ...],
+    show_context: bool,
+    member: str | None,
     stream: bool | None,
     as_json: bool,
     strict: bool,
@@ -82,8 +131,10 @@ def run_command(
         raise UsageError("--session and --continue both choose a session; give only one of them")
     if user_id is not None and not user_id.strip():
         raise UsageError("--user is empty; give a user id, or leave the option out to use the file's user_id")
-    if model_override is not None and not model_override.strip():
+    if any(not m.strip() for m in model_override):
         raise UsageError("--model is empty; give a model such as echo or openai/gpt-5-mini, or leave it out")
+    if member is not None and not show_context:
+        raise UsageError("--member goes with --show-context (a turn is always the leader's)")
     if db is not None and not db.strip():
         raise UsageError("--db is empty; give a directory, or leave the option out")
     if message is not None and message != "-" and not message.strip():
@@ -113,6 +164,9 @@ def run_command(
         continue_latest=continue_,
         db=db,
         model_override=model_override,
+        state=_state(state),
+        show_context=show_context,
+        member=member,
         stream=(stdout.isatty() and not as_json) if stream is None else (stream and not as_json),
         as_json=as_json,
         strict=strict,
@@ -150,3 +204,22 @@ def _read_stdin(stdin: TextIO) -> str:
     raise UsageError(
         f"stdin is not UTF-8 text ({reason} at byte {position}); pipe UTF-8 text in, e.g. through iconv"
     )
+
+
+def _state(pairs: tuple[str, ...]) -> dict[str, Any]:
+    """``--state key=value`` pairs; a value is read as YAML (42, true, [a, b]) and is text otherwise."""
+    import yaml
+
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip().isidentifier():
+            raise UsageError(f"--state {pair!r}: write KEY=VALUE with a name as KEY, e.g. --state city=Paris")
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError:
+            value = raw
+        out[key.strip()] = (
+            value if isinstance(value, (str, int, float, bool, list, dict, type(None))) else raw
+        )
+    return out

@@ -15,18 +15,18 @@ import shlex
 import signal
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 import click
 
 from ..config import load_team
 from ..errors import Interrupted, UsageError
-from ..runtime.compile import compile_team, settings_not_acted_on
+from ..runtime.compile import compile_team
 from ..runtime.team import Team
 from ..runtime.turn import RunOutput
-from ..store import SessionStore, new_session_id
-from .app import JSON_FORMAT_VERSION, error_envelope
+from ..store import new_session_id
+from .app import error_envelope
 
 DEFAULT_USER = "default"
 
@@ -38,12 +38,15 @@ class RunRequest:
     session_id: str | None = None
     continue_latest: bool = False
     db: str | None = None
-    model_override: str | None = None
+    model_override: tuple[str, ...] = ()
     stream: bool = False
     as_json: bool = False
     strict: bool = False
     allow_unsafe_tools: bool = False
     quiet: bool = False
+    state: dict[str, Any] = field(default_factory=dict)  # --state key=value
+    show_context: bool = False  # --show-context / --dry-run: print what the model would get, run nothing
+    member: str | None = None  # with show_context: a member's context instead of the leader's
 
 
 @dataclass(frozen=True)
@@ -53,17 +56,18 @@ class SessionChoice:
     note: str | None = None  # something the user should know about the choice
 
 
-def choose_session(
-    store: SessionStore | None, user_id: str, team_id: str, session_id: str | None, continue_latest: bool
-) -> SessionChoice:
-    """The session a turn goes to: the one named, the user's latest of this team, or a new one."""
+def choose_session(team: Team, user_id: str, session_id: str | None, continue_latest: bool) -> SessionChoice:
+    """The session a turn goes to: the one named (``last``, ``-1``, ``-2``... count back from the
+    user's newest of this team), the user's latest of this team, or a new one."""
+    store = team.store
     if session_id is not None:
         if not session_id.strip():
             raise UsageError("--session needs a non-empty id; omit it to start a new session")
+        session_id = team.resolve_session(user_id, session_id) if store is not None else session_id
         exists = store is not None and store.get_session(session_id, user_id) is not None
         return SessionChoice(session_id, not exists)
     if continue_latest:
-        latest = store.latest_session(user_id, team_id) if store is not None else None
+        latest = store.latest_session(user_id, team.id) if store is not None else None
         if latest is not None:
             return SessionChoice(latest, False)
         fresh = new_session_id()
@@ -71,30 +75,6 @@ def choose_session(
             fresh, True, f"no earlier session of user {user_id!r} with this team; starting {fresh}"
         )
     return SessionChoice(new_session_id(), True)
-
-
-def result_object(out: RunOutput, team: Team, choice: SessionChoice) -> dict[str, Any]:
-    """The documented ``--json`` envelope (see README, "JSON output")."""
-    run = out.run
-    return {
-        "version": JSON_FORMAT_VERSION,
-        "status": run.status,
-        "answer": run.content,
-        "error": run.error,
-        "team_id": team.id,
-        "session_id": run.session_id,
-        "new_session": choice.is_new,
-        "user_id": run.user_id,
-        "run_id": run.run_id,
-        "member": run.answered_by,
-        "usage": out.usage.to_dict() | {"cost": out.usage.cost},
-        "duration_s": round(run.duration, 3),
-        "summary": out.summary,  # the session summary after this turn; null when summaries are off
-        "summary_error": out.run.summary_error,
-        "saved": out.save_error is None,
-        "save_error": out.save_error,
-        "warnings": list(out.warnings),
-    }
 
 
 class _Answer:
@@ -116,7 +96,13 @@ def _duration(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.1f} s"
 
 
-def _footer(out: RunOutput, choice: SessionChoice, team_file: str, store: str | None) -> str:
+def continue_hint(team_file: str, user_id: str, session_id: str) -> str:
+    quoted = [shlex.quote(word) for word in ("--user", user_id, "--session", session_id)]
+    # The message placeholder in quotes, as the user will type the message.
+    return f'continue with: agno-run {shlex.quote(team_file)} "..." ' + " ".join(quoted)
+
+
+def _footer(out: RunOutput, choice: SessionChoice, team_file: str, store: str | None, hint: bool) -> str:
     run = out.run
     usage = out.usage
     parts = [f"session {run.session_id}", f"user {run.user_id}"]
@@ -130,9 +116,8 @@ def _footer(out: RunOutput, choice: SessionChoice, team_file: str, store: str | 
     if choice.is_new and out.save_error is None:
         if store is not None:
             line += f"\nsaved in {store}"
-        quoted = [shlex.quote(word) for word in ("--user", run.user_id, "--session", run.session_id)]
-        # The message placeholder in quotes, as the user will type the message.
-        line += f'\ncontinue with: agno-run {shlex.quote(team_file)} "..." ' + " ".join(quoted)
+        if hint:
+            line += "\n" + continue_hint(team_file, run.user_id, run.session_id)
     return line
 
 
@@ -169,14 +154,18 @@ def answer_stream() -> Iterator[TextIO]:
         os.close(saved)
 
 
-def _one_turn(team: Team, request: RunRequest, message: str, user_id: str, choice: SessionChoice) -> bool:
+def one_turn(
+    team: Team, request: RunRequest, message: str, user_id: str, choice: SessionChoice, state: dict[str, Any],
+    *, hint: bool = True,
+) -> bool:  # fmt: skip
+    """Run one turn and print it: the answer (or the --json document) on stdout, the rest on stderr."""
     stderr = sys.stderr
     with answer_stream() as stdout:
         answer = _Answer(stdout)
         try:
             out = team.run(
                 message, user_id=user_id, session_id=choice.session_id, stream=request.stream,
-                on_text=answer.write if request.stream else None,
+                on_text=answer.write if request.stream else None, state=state,
             )  # fmt: skip
         except Interrupted as stop:
             if answer.written and not answer.written.endswith("\n"):
@@ -194,7 +183,9 @@ def _one_turn(team: Team, request: RunRequest, message: str, user_id: str, choic
             )
             raise
         if request.as_json:
-            stdout.write(json.dumps(result_object(out, team, choice), ensure_ascii=False) + "\n")
+            stdout.write(
+                json.dumps(out.envelope(team.id, new_session=choice.is_new), ensure_ascii=False) + "\n"
+            )
             _json_written()
         elif out.ok:
             if not answer.written:
@@ -217,7 +208,7 @@ def _one_turn(team: Team, request: RunRequest, message: str, user_id: str, choic
         )
     if not request.quiet:
         store = team.store.location if team.store is not None else None
-        stderr.write(_footer(out, choice, request.team_file, store) + "\n")
+        stderr.write(_footer(out, choice, request.team_file, store, hint) + "\n")
     return out.ok and out.save_error is None
 
 
@@ -226,29 +217,6 @@ def _json_written() -> None:
     ctx = click.get_current_context(silent=True)
     if ctx is not None:
         ctx.find_root().meta["json_written"] = True
-
-
-def _chat(team: Team, request: RunRequest, user_id: str, choice: SessionChoice) -> bool:
-    sys.stderr.write(
-        f"chatting with {team.spec.name} in session {choice.session_id}; /exit or Ctrl-D to leave\n"
-    )
-    ok = True
-    while True:
-        try:
-            line = input("you> ").strip()
-        except EOFError:
-            sys.stderr.write("\n")
-            return ok
-        if line in ("/exit", "/quit"):
-            return ok
-        if not line:
-            continue
-        try:
-            ok = _one_turn(team, request, line, user_id, choice) and ok
-        except Interrupted as stop:
-            if stop.signum != signal.SIGINT:
-                raise  # SIGTERM / SIGHUP end the chat; Ctrl-C only ends the turn
-        choice = SessionChoice(choice.session_id, False)
 
 
 @contextlib.contextmanager
@@ -289,16 +257,41 @@ def _run_turns(request: RunRequest, messages: list[str] | None) -> bool:
     if not request.quiet:
         for problem in (*loaded.notes, *team.warnings):
             sys.stderr.write(f"{problem}\n")
-        for key in settings_not_acted_on(spec):
-            sys.stderr.write(f"{spec.source}: note: {key} is not supported yet and is ignored\n")
     user_id = request.user_id or spec.user_id or DEFAULT_USER
-    choice = choose_session(team.store, user_id, team.id, request.session_id, request.continue_latest)
+    if request.show_context:
+        show_context(team, request, user_id, messages)
+        return True
+    choice = choose_session(team, user_id, request.session_id, request.continue_latest)
     if choice.note and not request.quiet:
         sys.stderr.write(choice.note + "\n")
     if messages is None:
-        return _chat(team, request, user_id, choice)
+        from .chat import chat
+
+        return chat(team, request, user_id, choice)
     ok = True
     for message in messages:
-        ok = _one_turn(team, request, message, user_id, choice) and ok
+        ok = one_turn(team, request, message, user_id, choice, request.state) and ok
         choice = SessionChoice(choice.session_id, False)
     return ok
+
+
+def show_context(team: Team, request: RunRequest, user_id: str, messages: list[str] | None) -> None:
+    """--show-context: exactly what the model would be sent first for this turn; no model, no write."""
+    from .render import context_text
+
+    if not messages:
+        raise UsageError("--show-context needs the MESSAGE the turn would send")
+    if request.session_id is not None:
+        session_id = team.resolve_session(user_id, request.session_id)
+    elif request.continue_latest:
+        session_id = (team.store.latest_session(user_id, team.id) if team.store else None) or new_session_id()
+    else:
+        session_id = new_session_id()
+    sent, tools = team.context_for(
+        messages[0], user_id=user_id, session_id=session_id, member=request.member, state=request.state
+    )
+    if request.as_json:
+        document = {"session_id": session_id, "messages": [m.to_openai() for m in sent], "tools": tools}
+        sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=1) + "\n")
+    else:
+        sys.stdout.write(context_text(sent, tools))

@@ -19,6 +19,7 @@ from typing import Any
 from ..errors import ConfigError, Problem
 from .build import build_team
 from .interpolate import Interpolated, interpolate, referenced_names
+from .overrides import ModelOverride
 from .schema import load_schema
 from .spec import TeamSpec
 from .validate import check
@@ -49,13 +50,18 @@ def in_model(path: JsonPath) -> bool:
 
 
 def _analyse(
-    doc: YamlDoc, env: Mapping[str, str] | None, models_replaced: bool, allow_unsafe_tools: bool = False
+    doc: YamlDoc,
+    env: Mapping[str, str] | None,
+    override: ModelOverride | None = None,
+    allow_unsafe_tools: bool = False,
 ) -> tuple[Interpolated, list[Problem]]:
     interp = interpolate(doc, env)
-    if models_replaced:
-        # --model replaces every model: the variables of the replaced settings are not needed.
+    if override:
+        # --model replaces models: the variables only their replaced settings used are not needed.
         interp.excused.update(
-            p for p in interp.failed if in_model(p) and is_unset_env_problem(interp.failed[p])
+            p
+            for p in interp.failed
+            if in_model(p) and is_unset_env_problem(interp.failed[p]) and override.replaces(p, interp.data)
         )
     return interp, check(doc, interp, load_schema(), allow_unsafe_tools=allow_unsafe_tools)
 
@@ -68,11 +74,11 @@ def _split(problems: list[Problem]) -> tuple[list[Problem], list[Problem]]:
 def _load(
     doc: YamlDoc,
     env: Mapping[str, str] | None,
-    model_override: str | None,
+    model_override: str | Sequence[str] | ModelOverride | None,
     base_dir: str,
     allow_unsafe_tools: bool = False,
 ) -> LoadedTeam:
-    interp, problems = _analyse(doc, env, bool(model_override), allow_unsafe_tools)
+    interp, problems = _analyse(doc, env, ModelOverride.parse(model_override), allow_unsafe_tools)
     errors, notes = _split(problems)
     if errors:
         raise ConfigError(errors)
@@ -102,7 +108,7 @@ def load_team(
     path: str | os.PathLike[str],
     env: Mapping[str, str] | None = None,
     *,
-    model_override: str | None = None,
+    model_override: str | Sequence[str] | ModelOverride | None = None,
     allow_unsafe_tools: bool = False,
 ) -> LoadedTeam:
     """The team file at ``path``, every default filled in.
@@ -124,7 +130,7 @@ def load_team_text(
     *,
     env: Mapping[str, str] | None = None,
     base_dir: str | os.PathLike[str] | None = None,
-    model_override: str | None = None,
+    model_override: str | Sequence[str] | ModelOverride | None = None,
     allow_unsafe_tools: bool = False,
 ) -> LoadedTeam:
     """A team held in memory as YAML ``text``; ``name`` is how problems name it.
@@ -148,7 +154,7 @@ def check_team_file(
         doc = load_yaml(path)
     except ConfigError as err:
         return err.problems
-    return _analyse(doc, env, False, allow_unsafe_tools)[1]
+    return _analyse(doc, env, None, allow_unsafe_tools)[1]
 
 
 _UNSET_ENV = re.compile(r"environment variable \w+ is not set")

@@ -121,6 +121,8 @@ class TeamSpec:
     allow_unsafe_tools: bool = False
     max_tool_calls_per_round: int = 16
     session_state: Mapping[str, Any] = field(default_factory=dict)
+    add_session_state_to_context: bool = False
+    resolve_in_context: bool = False
 
     @property
     def mode(self) -> Mode:

@@ -9,13 +9,14 @@ at its line (an error with ``strict``).
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import LoadedTeam
+from ..config.overrides import ModelOverride
 from ..config.spec import ModelSpec, TeamSpec
 from ..config.yamlload import JsonPath, json_path
 from ..errors import ConfigError, Problem, Severity, ToolImportError
@@ -29,21 +30,6 @@ from .prompts import leader_system_message, member_system_message
 from .summary import Summarizer
 from .team import DEFAULT_MAX_ROUNDS, Team
 from .turn import Agent
-
-
-def with_model(spec: TeamSpec, model_id: str) -> TeamSpec:
-    """The same team with every model (leader, members, summaries) replaced by ``model_id``."""
-    model = ModelSpec(id=model_id)
-    members = tuple(dataclasses.replace(m, model=model) for m in spec.members)
-    summary = spec.session_summary_manager
-    if summary is not None:
-        summary = dataclasses.replace(summary, model=model)
-    return dataclasses.replace(spec, model=model, members=members, session_summary_manager=summary)
-
-
-def settings_not_acted_on(spec: TeamSpec) -> list[str]:
-    """Keys the file sets that this version validates but does not act on yet, so the CLI can say so."""
-    return ["session_state"] if spec.session_state else []
 
 
 class _Models:
@@ -127,7 +113,7 @@ def _locate(team: LoadedTeam | TeamSpec, found: list[_Found], severity: Severity
 def compile_team(
     team: LoadedTeam | TeamSpec,
     *,
-    model_override: str | None = None,
+    model_override: str | Sequence[str] | ModelOverride | None = None,
     db: str | os.PathLike[str] | None = None,
     store: SessionStore | None | bool = True,
     max_rounds: int = DEFAULT_MAX_ROUNDS,
@@ -140,8 +126,9 @@ def compile_team(
     SessionStore instance is used as it is. ``strict`` makes tool warnings errors.
     """
     spec = team.spec if isinstance(team, LoadedTeam) else team
-    if model_override:
-        spec = with_model(spec, model_override)
+    override = ModelOverride.parse(model_override)
+    if override:
+        spec = override.apply(spec)
     models = _Models()
     file_dir = Path(spec.source).parent if spec.source and not spec.source.startswith("<") else None
     tools = _Tools(spec, file_dir)

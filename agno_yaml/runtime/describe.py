@@ -7,12 +7,13 @@ run sends, byte for byte.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import yaml
 
 from ..config import LoadedTeam
+from ..config.overrides import ModelOverride
 from ..config.spec import ModelSpec, TeamSpec
 from ..config.yamlload import JsonPath
 from ..models.providers import safe_url
@@ -132,7 +133,7 @@ def _agent_view(agent: Agent) -> dict[str, Any]:
 def describe_team(
     loaded: LoadedTeam | TeamSpec,
     *,
-    model_override: str | None = None,
+    model_override: str | Sequence[str] | ModelOverride | None = None,
     db: str | None = None,
     strict: bool = False,
 ) -> dict[str, Any]:
@@ -142,7 +143,8 @@ def describe_team(
     team = compile_team(loaded, model_override=model_override, store=False, strict=strict)
     effective = _plain(team.spec)
     source = effective.pop("source")
-    _safe_configuration(spec, sources, effective, models_replaced=bool(model_override))
+    replaced = ModelOverride.parse(model_override).everything is not None
+    _safe_configuration(spec, sources, effective, models_replaced=replaced)
     notes = loaded.notes if isinstance(loaded, LoadedTeam) else ()
     view = {
         "file": source,

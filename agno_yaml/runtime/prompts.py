@@ -7,7 +7,10 @@ rules, additional information, expected output); the wording is ours.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from ..config.spec import MemberSpec, TeamSpec
 from ..models.conventions import block as _block
@@ -80,6 +83,22 @@ def leader_system_message(spec: TeamSpec) -> str:
     if spec.expected_output:
         parts.append(_block("expected_output", spec.expected_output))
     return "\n\n".join(parts)
+
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def fill_placeholders(text: str, state: Mapping[str, Any]) -> str:
+    """``{key}`` replaced by the state's value for each key the state has (others left as written)."""
+    return _PLACEHOLDER.sub(lambda m: str(state[m.group(1)]) if m.group(1) in state else m.group(0), text)
+
+
+def with_session_state(system_message: str, state: Mapping[str, Any]) -> str:
+    """The leader's system message with the session's state appended (computed per turn)."""
+    block = "The current state of this session:\n" + _block(
+        "session_state", json.dumps(dict(state), ensure_ascii=False, indent=1, default=str)
+    )
+    return f"{system_message}\n\n{block}" if system_message else block
 
 
 def with_session_summary(system_message: str, summary: str) -> str:

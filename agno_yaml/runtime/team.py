@@ -10,13 +10,14 @@ failed run with the user's message and the error.
 
 from __future__ import annotations
 
+import copy
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..config.spec import TeamSpec
-from ..errors import Interrupted, MissingKeyError, ModelError, Problem, SessionError, StoreError
+from ..errors import Interrupted, MissingKeyError, ModelError, Problem, SessionError, StoreError, UsageError
 from ..messages import Message, RunRecord, ToolCall, ToolExecution, new_id
 from ..models import OnText, is_offline
 from ..models.providers import missing_key
@@ -25,7 +26,8 @@ from ..store.policy import redact
 from ..tools import DELEGATION_CONTEXT, SESSION_CONTEXT, ToolArgumentError, call_tool
 from ..tools.session import SessionContext
 from .history import history_messages
-from .prompts import with_session_summary
+from .prompts import fill_placeholders, with_session_state, with_session_summary
+from .sessions import SessionAPI
 from .summary import Summarizer, SummaryOutcome, update_summary
 from .turn import PARAGRAPH, Agent, Output, RunOutput, StoredRuns, Turn
 
@@ -43,8 +45,9 @@ class _ToolError(Exception):
     """A tool call the model got wrong; its text goes back to the model as the tool result."""
 
 
-class Team:
-    """A compiled team. ``run`` is the whole public behaviour; ``compile_team`` builds one."""
+class Team(SessionAPI):
+    """A compiled team: ``run`` is one turn; the session methods (``runtime.sessions``) read, search,
+    move and delete its sessions. ``compile_team`` builds one."""
 
     def __init__(
         self,
@@ -87,6 +90,7 @@ class Team:
         session_id: str,
         stream: bool = False,
         on_text: OnText | None = None,
+        state: Mapping[str, Any] | None = None,
     ) -> RunOutput:
         """Run one turn of ``session_id`` for ``user_id`` and save it (completed, failed or cancelled).
 
@@ -94,16 +98,11 @@ class Team:
         or another team's, the store cannot be written) raises before any model is called or
         anything is stored. Once it has started, the user's message is stored whatever happens:
         a failure as a failed run, an interruption (Ctrl-C, or a signal the caller turns into
-        KeyboardInterrupt) as a cancelled run with the text shown so far.
+        KeyboardInterrupt) as a cancelled run with the text shown so far. ``state`` sets values of
+        the session's state for this turn and the ones after it.
         """
         self.check_keys()
-        exists = self._continued(session_id, user_id)
-        past: Iterable[RunRecord] = ()
-        if exists is not None and self.store is not None:
-            past = StoredRuns(self.store, session_id, user_id)
-        output = Output(on_text if stream else None)
-        turn = Turn(session_id, user_id, message, stream, output, past)
-        turn.summary = exists.summary if exists is not None else None
+        turn = self._turn(message, user_id, session_id, stream, on_text, state)
         run = RunRecord(new_id(), session_id, user_id, message, model=self.leader.model.name)
         started = time.perf_counter()
         candidate: SummaryOutcome | None = None
@@ -133,12 +132,50 @@ class Team:
             SessionError,
         ) as exc:  # the answer exists: hand it over, with why it is not stored
             return RunOutput(
-                run, turn.member_runs, turn.summary, save_error=str(exc), warnings=self._warnings()
+                run,
+                turn.member_runs,
+                turn.summary,
+                turn.state,
+                save_error=str(exc),
+                warnings=self._warnings(),
             )
         summary = stored.summary if stored is not None else None
         if candidate is not None and candidate.summary is not None and summary != candidate.summary:
             summary = self._summary_again(run, turn)  # another turn was stored meanwhile
-        return RunOutput(run, turn.member_runs, summary, warnings=self._warnings())
+        return RunOutput(run, turn.member_runs, summary, turn.state, warnings=self._warnings())
+
+    def _turn(
+        self, message: str, user_id: str, session_id: str, stream: bool, on_text: OnText | None,
+        state: Mapping[str, Any] | None,
+    ) -> Turn:  # fmt: skip
+        """The turn's starting point: the session it continues (checked), its past runs, summary and state."""
+        exists = self._continued(session_id, user_id)
+        past: Iterable[RunRecord] = ()
+        if exists is not None and self.store is not None:
+            past = StoredRuns(self.store, session_id, user_id)
+        turn = Turn(session_id, user_id, message, stream, Output(on_text if stream else None), past)
+        turn.summary = exists.summary if exists is not None else None
+        turn.state = copy.deepcopy(
+            exists.session_state if exists is not None else dict(self.spec.session_state)
+        )
+        turn.state.update(state or {})
+        return turn
+
+    def context_for(
+        self, message: str, *, user_id: str, session_id: str, member: str | None = None,
+        state: Mapping[str, Any] | None = None,
+    ) -> tuple[list[Message], list[dict[str, Any]]]:  # fmt: skip
+        """Exactly what the leader's model (or ``member``'s, given ``message`` as its task) would be
+        sent first for this turn: the messages and the tools offered. Calls no model, writes nothing."""
+        agent = self.leader
+        if member is not None:
+            if member not in self.members:
+                raise UsageError(
+                    f"no member has the id {member!r}; the members are {', '.join(self.members) or 'none'}"
+                )
+            agent = self.members[member]
+        turn = self._turn(message, user_id, session_id, False, None, state)
+        return self._context(agent, turn, message), agent.tool_schemas()
 
     def _continued(self, session_id: str, user_id: str) -> SessionInfo | None:
         """The stored session this turn continues (None: a new one), refusing what cannot be used."""
@@ -175,6 +212,22 @@ class Team:
         run.status = status  # type: ignore[assignment]
         run.error = redact(error, self.secrets)  # a provider may echo a key in its error
         run.content = partial or None  # what the user already saw of an interrupted answer
+
+    def refresh_summary(self, session_id: str, user_id: str) -> dict[str, Any] | None:
+        """The session's summary computed again from all its runs with the team's summary model,
+        and stored (if no turn changed it meanwhile). ModelError when the model fails."""
+        if self.summarizer is None:
+            raise UsageError("this team has no session summaries; set enable_session_summaries: true")
+        info = self._existing(session_id, user_id)
+        store = self._sessions()
+        outcome = update_summary(self.summarizer, None, store.iter_runs_newest_first(session_id, user_id))
+        if outcome.error is not None:
+            raise ModelError(redact(outcome.error, self.secrets))
+        if outcome.summary is None:
+            return info.summary
+        return store.update_session(
+            session_id, user_id, summary=outcome.summary, expected_summary=info.summary
+        ).summary
 
     def _summary_candidate(self, run: RunRecord, turn: Turn) -> SummaryOutcome | None:
         """The session summary with this turn folded in, built before the save so that the run and
@@ -226,20 +279,30 @@ class Team:
         summary = candidate.summary if candidate is not None and run.status == "completed" else None
         if summary is None:
             return self.store.append_runs(
-                turn.session_id, turn.user_id, self.spec.id, runs, policy=self.policy
+                turn.session_id,
+                turn.user_id,
+                self.spec.id,
+                runs,
+                policy=self.policy,
+                session_state=turn.state,
             )
         return self.store.append_runs(
             turn.session_id, turn.user_id, self.spec.id, runs, policy=self.policy, summary=summary,
             expected_summary=turn.summary, expected_last_run=candidate.built_on if candidate else None,
+            session_state=turn.state,
         )  # fmt: skip
 
     # -- the model loop ---------------------------------------------------------------------------
 
     def _context(self, agent: Agent, turn: Turn, user_text: str) -> list[Message]:
         system = agent.system_message
+        if self.spec.resolve_in_context:
+            system = fill_placeholders(system, turn.state)
         stored = (turn.summary or {}).get("summary") if agent.member_id is None else None
         if stored and self.spec.add_session_summary_to_context:
             system = with_session_summary(system, str(stored))  # per turn: the summary changes every run
+        if agent.member_id is None and self.spec.add_session_state_to_context:
+            system = with_session_state(system, turn.state)
         messages = [Message("system", system)] if system else []
         if agent.add_history_to_context:
             messages += history_messages(
@@ -323,7 +386,7 @@ class Team:
                 context = self._session_context(agent, turn)
             elif tool.context == DELEGATION_CONTEXT:
                 context = _Delegation(self, run, turn, execution, answers)
-            result = call_tool(tool, call.arguments, context)
+            result = call_tool(tool, call.arguments, context, turn.state)
             execution.result = result
         except (_ToolError, ToolArgumentError) as exc:
             execution.error = str(exc)

@@ -18,6 +18,7 @@ from ..models import Model, OnText
 from ..store import SessionStore
 from ..tools import ToolDef
 
+ENVELOPE_VERSION = 1
 PARAGRAPH = "\n\n"  # joins the parts of an answer: text written before tool calls, route answers
 
 
@@ -46,6 +47,7 @@ class RunOutput:
     run: RunRecord
     member_runs: list[RunRecord]
     summary: dict[str, Any] | None = None  # the session's summary after this run (new, or the one kept)
+    state: dict[str, Any] = field(default_factory=dict)  # the session's state after this run
     save_error: str | None = None  # the run happened but could not be stored (disk full, lock timeout)
     warnings: list[str] = field(default_factory=list)  # damage the store worked around during the turn
 
@@ -68,6 +70,31 @@ class RunOutput:
         for member_run in self.member_runs:
             total = total + member_run.usage
         return total
+
+    def envelope(self, team_id: str, *, new_session: bool) -> dict[str, Any]:
+        """The documented JSON document of a turn (README, "JSON output"; version 1, fields only ever
+        added): what the CLI's ``--json`` prints and an HTTP API returns."""
+        run = self.run
+        return {
+            "version": ENVELOPE_VERSION,
+            "status": run.status,
+            "answer": run.content,
+            "error": run.error,
+            "team_id": team_id,
+            "session_id": run.session_id,
+            "new_session": new_session,
+            "user_id": run.user_id,
+            "run_id": run.run_id,
+            "member": run.answered_by,
+            "usage": self.usage.to_dict() | {"cost": self.usage.cost},
+            "duration_s": round(run.duration, 3),
+            "summary": self.summary,  # the session summary after this turn; null when summaries are off
+            "summary_error": run.summary_error,
+            "session_state": self.state,
+            "saved": self.save_error is None,
+            "save_error": self.save_error,
+            "warnings": list(self.warnings),
+        }
 
 
 @dataclass
@@ -106,6 +133,7 @@ class Turn:
     past_runs: Iterable[RunRecord]  # the session's stored runs, newest first, read only when iterated
     summary: dict[str, Any] | None = None  # the session's stored summary when the turn started
     member_runs: list[RunRecord] = field(default_factory=list)
+    state: dict[str, Any] = field(default_factory=dict)  # the session's live state: tools change it
 
 
 @dataclass

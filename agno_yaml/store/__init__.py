@@ -23,9 +23,10 @@ from types import EllipsisType
 from typing import Any, Protocol, runtime_checkable
 
 from ..messages import RunRecord
+from .exchange import export_document, read_document
 from .location import default_store_path, open_store
 from .policy import StorePolicy, scrub_run
-from .rules import SCHEMA_VERSION, RepairReport, SessionInfo, new_session_id, not_found
+from .rules import SCHEMA_VERSION, RepairReport, SearchHit, SessionInfo, check_id, new_session_id, not_found
 
 
 @runtime_checkable
@@ -108,6 +109,33 @@ class SessionStore(Protocol):
         """Rebuild a damaged session from what can still be read, keeping every damaged file."""
         ...
 
+    def search_sessions(
+        self,
+        user_id: str,
+        text: str,
+        *,
+        team_id: str | None = None,
+        limit: int = 20,
+        marks: tuple[str, str] = ("[", "]"),
+    ) -> list[SearchHit]:
+        """Where the user's sessions (of one team) said every word of ``text`` (case and accents
+        ignored), best matches first; each hit's snippet has the words wrapped in ``marks``."""
+        ...
+
+    def export_session(self, session_id: str, user_id: str) -> dict[str, Any]:
+        """The session as one self-contained document (``exchange``), for ``import_session``."""
+        ...
+
+    def import_session(
+        self, document: dict[str, Any], user_id: str, *, new_id: str | None = None
+    ) -> SessionInfo:
+        """Store an exported session as it was (ids, times, runs); refused when its id is taken."""
+        ...
+
+    def rename_session(self, session_id: str, user_id: str, new_id: str) -> SessionInfo:
+        """Give the session another id (refused when the new one is taken)."""
+        ...
+
     def check_writable(self) -> None:
         """Raise StoreError when a turn could not be saved (checked before any model is paid for)."""
         ...
@@ -145,6 +173,31 @@ class StoreBase:
             raise not_found(session_id, user_id)
         return RepairReport(session_id, user_id, info.run_count)
 
+    def export_session(self, session_id: str, user_id: str) -> dict[str, Any]:
+        info = self.get_session(session_id, user_id)  # type: ignore[attr-defined]
+        if info is None:
+            raise not_found(session_id, user_id)
+        return export_document(info, self.runs(session_id, user_id))
+
+    def import_session(
+        self, document: dict[str, Any], user_id: str, *, new_id: str | None = None
+    ) -> SessionInfo:
+        check_id(user_id, "user id")
+        if new_id is not None:
+            check_id(new_id, "session id")
+        session, runs = read_document(document, user_id, new_id)
+        return self._put_session(session, runs)
+
+    def _put_session(self, session: dict[str, Any], runs: list[RunRecord]) -> SessionInfo:
+        """Store a whole session at once, as it was; refuse (taken) when its id exists."""
+        raise NotImplementedError
+
+    def rename_session(self, session_id: str, user_id: str, new_id: str) -> SessionInfo:
+        # Copy first, then delete: a failure in between leaves two copies, never none.
+        info = self.import_session(self.export_session(session_id, user_id), user_id, new_id=new_id)
+        self.delete_session(session_id, user_id)  # type: ignore[attr-defined]
+        return info
+
     def iter_runs_newest_first(self, session_id: str, user_id: str) -> Iterator[RunRecord]:
         raise NotImplementedError
 
@@ -164,6 +217,7 @@ class StoreBase:
 __all__ = [
     "SCHEMA_VERSION",
     "RepairReport",
+    "SearchHit",
     "SessionInfo",
     "SessionStore",
     "StoreBase",

@@ -18,15 +18,20 @@ from ..messages import RunRecord
 from . import StoreBase
 from .policy import StorePolicy
 from .rules import (
+    SearchHit,
     SessionInfo,
     changed_fields,
     check_id,
     check_ids,
     check_owner,
+    count_turns,
+    match,
     new_session_doc,
     not_found,
+    said_in,
     stored_run,
     summary_is,
+    taken,
 )
 
 
@@ -90,6 +95,7 @@ class MemoryStore(StoreBase):
             if not summary_is(doc, expected_summary, expected_last_run, newest):
                 fields.pop("summary", None)
             stored.extend(docs)
+            count_turns(doc, docs)
             doc.update(fields, run_count=len(stored))
             return SessionInfo.from_doc(_copy(doc))
 
@@ -132,6 +138,51 @@ class MemoryStore(StoreBase):
             ]
         found.sort(key=lambda s: (-s.updated_at, s.session_id))
         return found
+
+    def search_sessions(
+        self,
+        user_id: str,
+        text: str,
+        *,
+        team_id: str | None = None,
+        limit: int = 20,
+        marks: tuple[str, str] = ("[", "]"),
+    ) -> list[SearchHit]:
+        check_id(user_id, "user id")
+        hits: list[SearchHit] = []
+        with self._lock:
+            for session_id, doc in self._sessions.items():
+                if doc["user_id"] != user_id or (team_id is not None and doc["team_id"] != team_id):
+                    continue
+                numbered = count_turns({}, self._runs[session_id])
+                for said in (s for number, run in numbered for s in said_in(number, run)):
+                    found = match(said.text, text, marks)
+                    if found is not None:
+                        hits.append(
+                            SearchHit(
+                                session_id,
+                                doc["team_id"],
+                                said.turn,
+                                said.role,
+                                said.created_at,
+                                found[1],
+                                found[0],
+                            )
+                        )
+        hits.sort(key=lambda h: (h.score, -h.created_at))
+        return hits[:limit]
+
+    def _put_session(self, session: dict[str, Any], runs: list[RunRecord]) -> SessionInfo:
+        session_id, user_id = session["session_id"], session["user_id"]
+        docs = _copy([stored_run(r, session_id, user_id, session["team_id"], StorePolicy()) for r in runs])
+        with self._lock:
+            if session_id in self._sessions:
+                raise taken(session_id)
+            doc = _copy(session)
+            doc["run_count"] = len(docs)
+            self._sessions[session_id] = doc
+            self._runs[session_id] = docs
+            return SessionInfo.from_doc(_copy(doc))
 
     def delete_session(self, session_id: str, user_id: str) -> None:
         with self._lock:

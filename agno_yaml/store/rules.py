@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import SessionError, StoreError
+from ..errors import SessionError, StoreError, UsageError
 from ..messages import RunRecord
 from .policy import StorePolicy, scrub_run
 
@@ -87,6 +87,14 @@ def foreign(session_id: str) -> SessionError:
     return SessionError(
         f"session {session_id!r} belongs to another user; "
         "choose another --session id or omit it to start a new one"
+    )
+
+
+def taken(session_id: str) -> UsageError:
+    """A session id asked for as new already exists (whoever owns it: named without the owner)."""
+    return UsageError(
+        f"session {session_id!r} exists already in this store; give it another id (--as NEW_ID), "
+        "or delete the existing one first if you mean to replace it"
     )
 
 

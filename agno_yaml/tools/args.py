@@ -223,7 +223,7 @@ def to_python(
     """
     sig = inspect.signature(fn)
     hints = type_hints(fn, sig)
-    params = list(sig.parameters.values())[1 if skip_first else 0 :]
+    params = [p for p in list(sig.parameters.values())[1 if skip_first else 0 :] if p.name != "session_state"]
     positional: list[Any] = []
     keyword: dict[str, Any] = {}
     for p in params:

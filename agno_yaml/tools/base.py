@@ -21,6 +21,7 @@ from ..errors import type_name
 from .args import Mismatch, expected_arguments, to_python
 from .check import check_arguments
 
+STATE_PARAMETER = "session_state"  # a Python tool's parameter of this name gets the session's state
 # The contexts a tool may ask for; the run loop provides them (see runtime.team).
 SESSION_CONTEXT = "session"  # tools.session.SessionContext: one session of one user, read only
 DELEGATION_CONTEXT = "delegation"  # tools.delegation.Delegator: the team, to run a member
@@ -38,6 +39,7 @@ class ToolDef:
     function: Callable[..., Any] | None = None
     context: str | None = None  # SESSION_CONTEXT / DELEGATION_CONTEXT: passed as the first argument
     warnings: tuple[str, ...] = ()  # how the tool is described to the model could be better
+    wants_state: bool = False  # a Python tool with a ``session_state`` parameter: gets the live state
 
     def to_openai(self) -> dict[str, Any]:
         spec = {"name": self.name, "description": self.description, "parameters": self.parameters}
@@ -65,8 +67,11 @@ def _invalid(tool: ToolDef, problem: str) -> ToolArgumentError:
     )
 
 
-def call_tool(tool: ToolDef, arguments: str, context: Any = None) -> str:
+def call_tool(tool: ToolDef, arguments: str, context: Any = None, state: dict[str, Any] | None = None) -> str:
     """Run ``tool`` with the model's raw JSON ``arguments``; the result as text for the model.
+
+    A tool that ``wants_state`` gets ``state`` (the session's live state, which it may change) as
+    its ``session_state`` argument; the model never sees that parameter.
 
     Raises ToolArgumentError (worded for the model) when the arguments do not fit; anything the
     function itself raises propagates, for the run loop to report to the model.
@@ -87,6 +92,8 @@ def call_tool(tool: ToolDef, arguments: str, context: Any = None) -> str:
         raise _invalid(tool, str(e)) from None
     if tool.context is not None:
         positional.insert(0, context)
+    if tool.wants_state:
+        keyword[STATE_PARAMETER] = state if state is not None else {}
     result = fn(*positional, **keyword)
     if inspect.iscoroutine(result):
         import asyncio  # only async tools need it, and it costs ~40 ms to import

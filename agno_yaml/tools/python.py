@@ -23,7 +23,7 @@ from typing import Any
 
 from ..errors import ToolImportError
 from .args import hint_schema, hint_target, is_unconstrained, type_hints
-from .base import ToolDef
+from .base import STATE_PARAMETER, ToolDef
 from .docstrings import parse_docstring
 
 _NAME_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what OpenAI-compatible APIs accept as a function name
@@ -77,7 +77,10 @@ def _build(fn: Callable[..., Any], name: str | None, label: str) -> ToolDef:
     properties: dict[str, Any] = {}
     required: list[str] = []
     warnings = _kind_warnings(fn)
+    wants_state = STATE_PARAMETER in sig.parameters
     for p in sig.parameters.values():
+        if p.name == STATE_PARAMETER:
+            continue  # given by the run loop (the session's state), never by the model
         tp = hints.get(p.name, p.empty)
         prop = hint_schema(tp)
         notes = [m for m in getattr(tp, "__metadata__", ()) if isinstance(m, str)]  # Annotated[int, "..."]
@@ -99,7 +102,7 @@ def _build(fn: Callable[..., Any], name: str | None, label: str) -> ToolDef:
             prop["default"] = default[1]
         properties[p.name] = prop
     schema = {"type": "object", "properties": properties, "required": required, "additionalProperties": False}
-    return ToolDef(tool_name, summary, schema, fn, warnings=tuple(warnings))
+    return ToolDef(tool_name, summary, schema, fn, warnings=tuple(warnings), wants_state=wants_state)
 
 
 def _kind_warnings(fn: Callable[..., Any]) -> list[str]:

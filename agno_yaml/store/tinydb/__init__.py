@@ -58,11 +58,21 @@ from ..rules import (
     said_in,
     stored_run,
     summary_is,
+    taken,
 )
 from .files import TEMP_PREFIX, AtomicJSONStorage, DamagedFile, encode_id, locked
 from .index import IndexDamaged, SessionIndex
 from .repair import rebuild
-from .segments import SEGMENT_BYTES, SEGMENT_RUNS, Segment, read_segment, segment_indices, write_turn
+from .segments import (
+    RUNS_TABLE,
+    SEGMENT_BYTES,
+    SEGMENT_RUNS,
+    Segment,
+    read_segment,
+    segment_file,
+    segment_indices,
+    write_turn,
+)
 from .sessiondoc import (
     DELETE_MARKER,
     SESSION_DOC_ID,
@@ -395,6 +405,33 @@ class TinyDBStore(StoreBase):
                 if report.repaired:
                     self._reindex(sdir, doc)
                 return report
+
+        return self._guard(work, session_id)
+
+    def _put_session(self, session: dict[str, Any], runs: list[RunRecord]) -> SessionInfo:
+        """An imported session, written as it was: runs in segments of the usual size, then the
+        session document, then the index."""
+        session_id, user_id = session["session_id"], session["user_id"]
+        docs = [stored_run(r, session_id, user_id, session["team_id"], StorePolicy()) for r in runs]
+        sdir = self.session_dir(session_id)
+
+        def work() -> SessionInfo:
+            os.makedirs(sdir, exist_ok=True)
+            with self._locked(sdir, session_id):
+                self._tidy(sdir)
+                if read_doc(sdir, session_id) is not None or segment_indices(sdir):
+                    raise taken(session_id)
+                for index, start in enumerate(range(0, len(docs), SEGMENT_RUNS)):
+                    chunk = {str(start + n + 1): d for n, d in enumerate(docs[start : start + SEGMENT_RUNS])}
+                    AtomicJSONStorage(segment_file(sdir, index)).write({RUNS_TABLE: chunk})
+                doc = dict(session)
+                doc.update(
+                    run_count=len(docs), last_run_number=len(docs), last_segment=max(0, (len(docs) - 1) // SEGMENT_RUNS),
+                    segment_runs=SEGMENT_RUNS, segment_bytes=SEGMENT_BYTES,
+                )  # fmt: skip
+                write_doc(sdir, doc)
+                self._reindex(sdir, doc)
+                return SessionInfo.from_doc(doc)
 
         return self._guard(work, session_id)
 

@@ -20,7 +20,7 @@ SESSION_FILE = "session.json"
 SESSION_TABLE = "session"
 SESSION_DOC_ID = "1"
 DELETE_MARKER = ".deleting"  # present while a delete is under way: the session no longer exists
-_HINTS = ("run_count", "last_run_number", "last_segment", "segment_runs", "segment_bytes")
+_HINTS = ("run_count", "turn_count", "last_run_number", "last_segment", "segment_runs", "segment_bytes")
 
 
 def session_file(sdir: str) -> str:
@@ -58,8 +58,9 @@ def read_doc(sdir: str, session_id: str) -> dict[str, Any] | None:
         value = doc.get(hint)
         if hint in doc and not (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
             del doc[hint]
-    if not isinstance(doc.get("lost_runs", []), list):
-        doc.pop("lost_runs")
+    lost = doc.get("lost_runs", [])
+    if not isinstance(lost, list) or not all(isinstance(n, int) and not isinstance(n, bool) for n in lost):
+        doc.pop("lost_runs", None)
     try:
         parse_session(doc)
     except DamagedDocument as e:
