@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from teamkit import make_team, scripted
 
 from agno_yaml.cli import cli
 from agno_yaml.config import load_team
 from agno_yaml.runtime.compile import compile_team
 from agno_yaml.store.tinydb import TinyDBStore
-from teamkit import make_team, scripted
 
 SCRIPT = str(Path(sys.executable).with_name("agno-run"))
 
@@ -62,19 +62,29 @@ def shop(tmp_path: Path, replies_from: int = 0) -> Path:
 
 def test_state_carries_across_runs_and_processes_and_tools_change_it(tmp_path: Path) -> None:
     team = shop(tmp_path)
-    first = subprocess.run([SCRIPT, str(team), "add apples", "-s", "s", "--json"], capture_output=True, text=True)
+    first = subprocess.run(
+        [SCRIPT, str(team), "add apples", "-s", "s", "--json"], capture_output=True, text=True
+    )
     assert first.returncode == 0, first.stderr
     assert json.loads(first.stdout)["session_state"] == {"customer": "a guest", "cart": ["apples"]}
     # A new process, a new compile: the scripted replies start again, the state does not.
     loaded = load_team(team)
-    second = compile_team(loaded).run("who am I?", user_id="default", session_id="s", state={"customer": "Ada"})
+    second = compile_team(loaded).run(
+        "who am I?", user_id="default", session_id="s", state={"customer": "Ada"}
+    )
     stored = TinyDBStore(tmp_path / "store").get_session("s", "default")
     assert stored is not None and stored.session_state == {"customer": "Ada", "cart": ["apples", "apples"]}
     assert second.state == stored.session_state
     third = subprocess.run(
-        [SCRIPT, str(team), "and pears", "-s", "s", "--state", "vip=true", "--json"], capture_output=True, text=True
+        [SCRIPT, str(team), "and pears", "-s", "s", "--state", "vip=true", "--json"],
+        capture_output=True,
+        text=True,
     )
-    assert json.loads(third.stdout)["session_state"] == {"customer": "Ada", "cart": ["apples", "apples", "apples"], "vip": True}
+    assert json.loads(third.stdout)["session_state"] == {
+        "customer": "Ada",
+        "cart": ["apples", "apples", "apples"],
+        "vip": True,
+    }
 
 
 def test_state_is_in_the_system_message_and_fills_placeholders(tmp_path: Path) -> None:
@@ -118,17 +128,25 @@ def test_the_dry_run_shows_exactly_what_the_model_then_receives(tmp_path: Path) 
     text = agno(str(team_file), "third", "-s", "s", "-u", "u", "--show-context").stdout
     assert text.startswith("--- system\n") and "--- user (from history)\nfirst message" in text
     assert "--- tools offered (1)\ndelegate_task_to_member(member_id, task)" in text
-    member = json.loads(agno(str(team_file), "a task", "-s", "s", "-u", "u", "--show-context", "--member", "helper", "--json").stdout)
+    member = json.loads(
+        agno(
+            str(team_file), "a task", "-s", "s", "-u", "u", "--show-context", "--member", "helper", "--json"
+        ).stdout
+    )
     assert member["messages"][-1] == {"role": "user", "content": "a task"} and member["tools"] == []
 
 
-def test_the_chat_loop_is_a_session_client(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_chat_loop_is_a_session_client(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from agno_yaml.cli.chat import chat
     from agno_yaml.cli.turns import RunRequest, SessionChoice
 
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     team = make_team(tmp_path, "model: echo\n")
-    lines = iter(["/help", "/history", "hello there", "/history", "/frobnicate", "/sessions", "/new", "again", "/exit"])
+    lines = iter(
+        ["/help", "/history", "hello there", "/history", "/frobnicate", "/sessions", "/new", "again", "/exit"]
+    )
     monkeypatch.setattr("builtins.input", lambda prompt="": next(lines))
     ok = chat(team, RunRequest(team_file="team.yaml"), "u", SessionChoice("first", True))
     out, err = capsys.readouterr()
@@ -154,8 +172,67 @@ def test_a_member_model_can_be_replaced_alone(tmp_path: Path) -> None:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("NEEDED_KEY_FOR_LEADER", "k")
         view = json.loads(agno("inspect", str(team), "--model", "a=echo", "--json").stdout)
-    assert [m["model"] for m in view["members"]] == ["echo", "openai/gpt-5-mini"] and view["leader"]["model"] == "openai/gpt-5-mini"
+    assert [m["model"] for m in view["members"]] == ["echo", "openai/gpt-5-mini"] and view["leader"][
+        "model"
+    ] == "openai/gpt-5-mini"
     unknown = agno("inspect", str(team), "--model", "zed=echo", "--model", "echo")
-    assert unknown.exit_code == 2 and "the team has no member 'zed'; targets are a, b, leader or summary" in unknown.stderr
-    everything = json.loads(agno("inspect", str(team), "--model", "echo", "--model", "b=scripted", "--json").stdout)
+    assert (
+        unknown.exit_code == 2
+        and "the team has no member 'zed'; targets are a, b, leader or summary" in unknown.stderr
+    )
+    everything = json.loads(
+        agno("inspect", str(team), "--model", "echo", "--model", "b=scripted", "--json").stdout
+    )
     assert [m["model"] for m in everything["members"]] == ["echo", "scripted"]
+
+
+def test_ctrl_c_in_the_chat_cancels_only_the_turn_and_at_the_prompt_leaves(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from agno_yaml.cli.chat import chat
+    from agno_yaml.cli.turns import RunRequest, SessionChoice
+    from agno_yaml.models import register_model
+    from agno_yaml.models.offline import FunctionModel
+
+    def model(messages: list, tools: list) -> str:
+        if messages[-1].content == "stop this one":
+            raise KeyboardInterrupt  # as Ctrl-C lands while the model answers
+        return "fine"
+
+    register_model("ctrl-c-test", lambda spec: FunctionModel(model, name="ctrl-c-test"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    team = make_team(tmp_path, "model: ctrl-c-test\n")
+
+    def prompts():  # type: ignore[no-untyped-def]
+        yield "stop this one"
+        yield "then this"
+        raise KeyboardInterrupt  # Ctrl-C at the prompt
+
+    lines = prompts()
+    monkeypatch.setattr("builtins.input", lambda prompt="": next(lines))
+    assert chat(team, RunRequest(team_file="team.yaml"), "u", SessionChoice("c", True)) is True
+    out, err = capsys.readouterr()
+    assert out == "fine\n" and "cancelled: stopped by Ctrl-C" in err
+    runs = team.store.runs("c", "u")  # type: ignore[union-attr]
+    assert [(r.input, r.status) for r in runs] == [("stop this one", "cancelled"), ("then this", "completed")]
+
+
+def test_a_summary_can_be_computed_again_from_every_run(tmp_path: Path) -> None:
+    team = tmp_path / "team.yaml"
+    team.write_text("model: echo\nenable_session_summaries: true\ndb: {path: store}\n")
+    for message in ("about cats", "about dogs"):
+        assert agno(str(team), message, "-s", "s").exit_code == 0
+    store = TinyDBStore(tmp_path / "store")
+    store.update_session("s", "default", summary=None)  # lost, say
+    assert agno("sessions", "summary", "s", "--team", str(team)).stderr.startswith(
+        "session 's' has no summary yet"
+    )
+    refreshed = json.loads(
+        agno("sessions", "summary", "s", "--team", str(team), "--refresh", "--json").stdout
+    )
+    assert (
+        refreshed["run_count"] == 2
+        and '"about cats"' in refreshed["summary"]
+        and '"about dogs"' in refreshed["summary"]
+    )
+    assert store.get_session("s", "default").summary == refreshed  # type: ignore[union-attr]

@@ -51,12 +51,18 @@ def test_list_shows_every_field_of_the_users_sessions_only(db: str) -> None:
     s2, s1 = listed
     assert (s1["user_id"], s1["team_id"], s1["turns"], s1["runs"]) == ("ann", "multilingual-team", 2, 4)
     assert s1["first_message"] == "comment ça va?" and s1["summary"] is None and s1["session_state"] == {}
-    assert (s2["team_id"], s2["turns"], s2["first_message"]) == ("research-team", 1, "Plan a weekend in Paris")
+    assert (s2["team_id"], s2["turns"], s2["first_message"]) == (
+        "research-team",
+        1,
+        "Plan a weekend in Paris",
+    )
     assert s1["created_at"] <= s1["updated_at"] <= s2["updated_at"]
     only_multi = json.loads(sessions("list", "--team", MULTI, "--db", db, "-u", "ann", "--json").stdout)
     assert [s["session_id"] for s in only_multi] == ["s1"]
     piped = sessions("list", "--db", db, "-u", "ann").stdout.splitlines()  # not a terminal: tab-separated
-    assert [line.split("\t")[0] for line in piped] == ["s2", "s1"] and all(len(l.split("\t")) == 7 for l in piped)
+    assert [line.split("\t")[0] for line in piped] == ["s2", "s1"] and all(
+        len(line.split("\t")) == 7 for line in piped
+    )
     assert "b1" not in result.stdout and "bob" not in result.stdout and "secret" not in result.stdout
 
 
@@ -64,9 +70,16 @@ def test_show_is_the_transcript_and_never_another_users(db: str) -> None:
     text = sessions("show", "s1", "--db", db, "-u", "ann").stdout
     assert text.splitlines()[0] == "session s1 · user ann · team multilingual-team · 2 turns"
     assert "user: comment ça va?" in text and "  → agent-1 was asked: comment ça va?" in text
-    assert 'answer (by agent-1): Raconte-moi une blague sur les chats. (earlier in this session: "comment ça va?")' in text
+    assert (
+        'answer (by agent-1): Raconte-moi une blague sur les chats. (earlier in this session: "comment ça va?")'
+        in text
+    )
     markdown = sessions("show", "s1", "--db", db, "-u", "ann", "--markdown").stdout
-    assert markdown.startswith("# session s1") and "## turn 2" in markdown and "**user**: comment ça va?" in markdown
+    assert (
+        markdown.startswith("# session s1")
+        and "## turn 2" in markdown
+        and "**user**: comment ça va?" in markdown
+    )
     document = json.loads(sessions("show", "s1", "--db", db, "-u", "ann", "--json").stdout)
     assert document["session"]["user_id"] == "ann" and len(document["runs"]) == 4
     refused = sessions("show", "b1", "--db", db, "-u", "ann")
@@ -86,13 +99,19 @@ def test_history_and_summary(db: str) -> None:
 
 def test_search_ranks_marks_and_stays_in_the_users_sessions(db: str) -> None:
     hits = json.loads(sessions("search", "chats", "--db", db, "-u", "ann", "--json").stdout)
-    assert {(h["session_id"], h["turn"], h["role"]) for h in hits} == {("s1", 2, "user"), ("s1", 2, "assistant")}
+    assert {(h["session_id"], h["turn"], h["role"]) for h in hits} == {
+        ("s1", 2, "user"),
+        ("s1", 2, "assistant"),
+    }
     assert all("[chats]" in h["snippet"] for h in hits)
     assert hits == sorted(hits, key=lambda h: h["score"])  # best first
     lines = sessions("search", "CHATS", "--db", db, "-u", "ann").stdout.splitlines()
     assert lines[0].split("\t")[:2] == ["s1", "turn 2"] and "[chats]" in lines[0]
     assert sessions("search", "secret", "--db", db, "-u", "ann").stdout == ""  # bob's words are not ann's
-    assert json.loads(sessions("search", "secret", "--db", db, "-u", "bob", "--json").stdout)[0]["session_id"] == "b1"
+    assert (
+        json.loads(sessions("search", "secret", "--db", db, "-u", "bob", "--json").stdout)[0]["session_id"]
+        == "b1"
+    )
 
 
 def test_export_import_round_trip_and_no_overwrite(db: str, tmp_path: Path) -> None:
@@ -126,8 +145,13 @@ def test_delete_asks_and_never_touches_another_users(db: str) -> None:
 
 
 def test_prune_deletes_only_the_users_old_sessions(db: str) -> None:
-    assert sessions("prune", "--older-than", "1d", "--db", db, "-u", "ann", "--yes").stdout.startswith("no session")
-    assert sessions("prune", "--older-than", "0s", "--db", db, "-u", "ann", "--yes").stdout == "deleted 2 sessions\n"
+    assert sessions("prune", "--older-than", "1d", "--db", db, "-u", "ann", "--yes").stdout.startswith(
+        "no session"
+    )
+    assert (
+        sessions("prune", "--older-than", "0s", "--db", db, "-u", "ann", "--yes").stdout
+        == "deleted 2 sessions\n"
+    )
     assert TinyDBStore(db).list_sessions("ann") == [] and len(TinyDBStore(db).list_sessions("bob")) == 1
     bad = sessions("prune", "--older-than", "a while", "--db", db, "-u", "ann")
     assert bad.exit_code == 2 and "write e.g. 30d" in bad.stderr
@@ -136,7 +160,10 @@ def test_prune_deletes_only_the_users_old_sessions(db: str) -> None:
 def test_relative_session_references_for_runs_and_commands(db: str) -> None:
     last = json.loads(sessions("show", "last", "--db", db, "-u", "ann", "--json").stdout)
     assert last["session"]["session_id"] == "s2"
-    assert json.loads(sessions("show", "-2", "--db", db, "-u", "ann", "--json").stdout)["session"]["session_id"] == "s1"
+    assert (
+        json.loads(sessions("show", "-2", "--db", db, "-u", "ann", "--json").stdout)["session"]["session_id"]
+        == "s1"
+    )
     run = agno(MULTI, "encore", "-u", "ann", "-s", "-1", "--model", "echo", "--db", db, "--json")
     assert json.loads(run.stdout)["session_id"] == "s1"  # -1 counts back among this team's sessions
     too_far = agno(MULTI, "x", "-u", "ann", "-s", "-5", "--model", "echo", "--db", db)
@@ -146,9 +173,9 @@ def test_relative_session_references_for_runs_and_commands(db: str) -> None:
 def test_rename(db: str) -> None:
     assert sessions("rename", "s2", "trip", "--db", db, "-u", "ann").exit_code == 0
     assert {s.session_id for s in TinyDBStore(db).list_sessions("ann")} == {"s1", "trip"}
-    assert json.loads(sessions("history", "trip", "--db", db, "-u", "ann", "--json").stdout)[0]["content"] == (
-        "Plan a weekend in Paris"
-    )
+    assert json.loads(sessions("history", "trip", "--db", db, "-u", "ann", "--json").stdout)[0][
+        "content"
+    ] == ("Plan a weekend in Paris")
 
 
 def test_commands_use_the_team_files_store_and_user(tmp_path: Path) -> None:
@@ -175,7 +202,11 @@ def test_sessions_commands_never_import_litellm(db: str, tmp_path: Path) -> None
 
 
 def test_shell_completion_offers_the_users_session_ids(db: str) -> None:
-    env = {"_AGNO_RUN_COMPLETE": "bash_complete", "COMP_WORDS": f"agno-run {MULTI} --db {db} -u ann -s ", "COMP_CWORD": "7"}
+    env = {
+        "_AGNO_RUN_COMPLETE": "bash_complete",
+        "COMP_WORDS": f"agno-run {MULTI} --db {db} -u ann -s ",
+        "COMP_CWORD": "7",
+    }
     result = CliRunner().invoke(cli, [], env=env, prog_name="agno-run")
     assert "plain,s1" in result.stdout and "b1" not in result.stdout
 

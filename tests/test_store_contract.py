@@ -363,15 +363,25 @@ def test_turns_and_the_first_message_are_counted(store: SessionStore) -> None:
     assert (info.run_count, info.turn_count, info.first_message) == (3, 2, "question 1")
 
 
-def said(store: SessionStore, user: str, text: str, team: str | None = None) -> list[tuple[str, int, str, str]]:
-    return [(h.session_id, h.turn, h.role, h.snippet) for h in store.search_sessions(user, text, team_id=team)]
+def said(
+    store: SessionStore, user: str, text: str, team: str | None = None
+) -> list[tuple[str, int, str, str]]:
+    return [
+        (h.session_id, h.turn, h.role, h.snippet) for h in store.search_sessions(user, text, team_id=team)
+    ]
 
 
 def test_search_finds_every_word_in_the_users_sessions_only(store: SessionStore) -> None:
-    store.append_runs("a", ALICE, "team-x", [make_run(1, session_id="a", input="Comment ça va?", content="Ça va bien")])
+    store.append_runs(
+        "a", ALICE, "team-x", [make_run(1, session_id="a", input="Comment ça va?", content="Ça va bien")]
+    )
     store.append_runs("a", ALICE, "team-x", [make_run(2, session_id="a", input="the weather in Paris")])
-    store.append_runs("b", ALICE, "team-y", [make_run(3, session_id="b", input="Paris weather, again please")])
-    store.append_runs("z", BOB, "team-x", [make_run(4, session_id="z", user_id=BOB, input="paris weather secret")])
+    store.append_runs(
+        "b", ALICE, "team-y", [make_run(3, session_id="b", input="Paris weather, again please")]
+    )
+    store.append_runs(
+        "z", BOB, "team-x", [make_run(4, session_id="z", user_id=BOB, input="paris weather secret")]
+    )
     hits = said(store, ALICE, "Weather PARIS")
     assert sorted(hits) == [
         ("a", 2, "user", "the [weather] in [Paris]"),
@@ -412,7 +422,9 @@ def test_import_refuses_to_overwrite_and_keeps_owners(store: SessionStore) -> No
     with pytest.raises(UsageError, match="a session of another user"):
         store.import_session(bobs, ALICE, new_id="mine-now")
     copy_ = store.import_session(exported, ALICE, new_id="s1-copy")
-    assert copy_.session_id == "s1-copy" and [r.session_id for r in store.runs("s1-copy", ALICE)] == ["s1-copy"]
+    assert copy_.session_id == "s1-copy" and [r.session_id for r in store.runs("s1-copy", ALICE)] == [
+        "s1-copy"
+    ]
     assert {**store.export_session("b1", BOB), "exported_at": 0} == {**bobs, "exported_at": 0}  # untouched
 
 

@@ -196,7 +196,10 @@ def test_one_damaged_session_never_breaks_continue_list_or_another_session(tmp_p
         assert agno(team, f"hello {session}", "-s", session, "-u", ALICE, "--db", db).exit_code == 0
     store = TinyDBStore(db)
     session_json(store, "bad").write_text("{not json")
-    assert sorted(s.session_id for s in store.list_sessions(ALICE)) == ["bad", "good"]  # listed, from the index
+    assert sorted(s.session_id for s in store.list_sessions(ALICE)) == [
+        "bad",
+        "good",
+    ]  # listed, from the index
     assert store.latest_session(ALICE) == "good"  # "bad" is newer, but cannot be continued
     assert "session 'bad' is damaged" in store.take_warnings()[0]
     cont = agno(team, "again", "--continue", "-u", ALICE, "--db", db)
@@ -209,9 +212,11 @@ def test_a_damaged_or_missing_index_is_rebuilt_from_the_sessions_and_kept(tmp_pa
     for s in ("a", "b"):
         store.append_runs(s, ALICE, "t", [make_run(1, session_id=s)])
     index = Path(store.index.path)
+    store.index.close()  # as in the next process: no connection kept from before the damage
     for suffix in ("-wal", "-shm"):
         Path(f"{index}{suffix}").unlink(missing_ok=True)
     index.write_bytes(b"not a database at all")
+    store = TinyDBStore(tmp_path / "db")
     assert sorted(s.session_id for s in store.list_sessions(ALICE)) == ["a", "b"]
     assert Path(f"{index}.damaged").read_bytes() == b"not a database at all"
     assert any("the session index was damaged" in w for w in store.take_warnings())

@@ -90,7 +90,7 @@ class _Chat:
         elif name == "/state":
             _say(json.dumps(self.team.get_session_state(session_id, user), ensure_ascii=False, indent=1))
         elif name == "/sessions":
-            for info in self.team.list_sessions(user)[:10]:
+            for info in self.team.list_sessions(user, limit=10):
                 mark = "*" if info.session_id == session_id else " "
                 _say(f"{mark} {info.session_id}  {info.turn_count} turns  {info.first_message or ''}")
         else:

@@ -115,7 +115,7 @@ def list_(
     from .render import session_json, session_rows, table
 
     scope = _Scope(team_file, db, user_id)
-    found = scope.view.list_sessions(scope.user)[:limit]
+    found = scope.view.list_sessions(scope.user, limit=limit)
     if as_json:
         _json([session_json(s) for s in found])
     else:

@@ -92,9 +92,13 @@ class SessionAPI:
         self._existing(session_id, user_id)
         return self._sessions().runs(session_id, user_id)
 
-    def list_sessions(self, user_id: str, team_id: str | None | bool = True) -> list[SessionInfo]:
+    def list_sessions(
+        self, user_id: str, team_id: str | None | bool = True, *, limit: int | None = None
+    ) -> list[SessionInfo]:
         """The user's sessions, newest first: of this team (default), of ``team_id``, or all (None)."""
-        return self._sessions().list_sessions(user_id, self.id if team_id is True else team_id or None)
+        return self._sessions().list_sessions(
+            user_id, self.id if team_id is True else team_id or None, limit=limit
+        )
 
     def search_sessions(
         self, user_id: str, text: str, *, team_id: str | None | bool = True, limit: int = 20,

@@ -93,8 +93,10 @@ class SessionStore(Protocol):
         """
         ...
 
-    def list_sessions(self, user_id: str | None = None, team_id: str | None = None) -> list[SessionInfo]:
-        """Sessions (of one user, of one team), most recently updated first."""
+    def list_sessions(
+        self, user_id: str | None = None, team_id: str | None = None, *, limit: int | None = None
+    ) -> list[SessionInfo]:
+        """Sessions (of one user, of one team), most recently updated first; the first ``limit``."""
         ...
 
     def latest_session(self, user_id: str, team_id: str | None = None) -> str | None:
@@ -201,7 +203,9 @@ class StoreBase:
     def iter_runs_newest_first(self, session_id: str, user_id: str) -> Iterator[RunRecord]:
         raise NotImplementedError
 
-    def list_sessions(self, user_id: str | None = None, team_id: str | None = None) -> list[SessionInfo]:
+    def list_sessions(
+        self, user_id: str | None = None, team_id: str | None = None, *, limit: int | None = None
+    ) -> list[SessionInfo]:
         raise NotImplementedError
 
     def runs(self, session_id: str, user_id: str) -> list[RunRecord]:
@@ -210,7 +214,7 @@ class StoreBase:
         return out
 
     def latest_session(self, user_id: str, team_id: str | None = None) -> str | None:
-        found = self.list_sessions(user_id, team_id)
+        found = self.list_sessions(user_id, team_id, limit=1)
         return found[0].session_id if found else None
 
 

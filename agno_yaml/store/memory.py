@@ -126,7 +126,9 @@ class MemoryStore(StoreBase):
             doc.update(fields)
             return SessionInfo.from_doc(_copy(doc))
 
-    def list_sessions(self, user_id: str | None = None, team_id: str | None = None) -> list[SessionInfo]:
+    def list_sessions(
+        self, user_id: str | None = None, team_id: str | None = None, *, limit: int | None = None
+    ) -> list[SessionInfo]:
         if user_id is not None:
             check_id(user_id, "user id")
         with self._lock:
@@ -137,7 +139,7 @@ class MemoryStore(StoreBase):
                 and (team_id is None or doc["team_id"] == team_id)
             ]
         found.sort(key=lambda s: (-s.updated_at, s.session_id))
-        return found
+        return found[:limit]
 
     def search_sessions(
         self,

@@ -30,6 +30,7 @@ from datetime import datetime, timezone
 from itertools import islice
 from typing import Any
 
+from ..errors import StoreError
 from ..messages import RunRecord, completed_runs, conversation
 from ..store import SessionStore
 from .base import SESSION_CONTEXT, ToolDef
@@ -118,32 +119,36 @@ def get_previous_session_messages(ctx: SessionContext, team_id: str) -> str:
         return "[]"
     found: list[dict[str, Any]] = []
     limit = ctx.num_history_sessions
-    # list_sessions(user_id=...) reads only this user's index and the sessions it names, newest
-    # updated first, and drops any entry whose session document names another owner. Another
-    # team's sessions are left out: its conversations were had with other instructions and members,
-    # and one store often holds several teams (the default .agno/ in a working directory).
-    for info in ctx.store.list_sessions(user_id=ctx.user_id, team_id=team_id):
-        if limit is not None and len(found) >= limit:
-            break
-        if info.session_id == ctx.session_id:
-            continue
-        runs = list(
-            islice(
-                completed_runs(ctx.store.iter_runs_newest_first(info.session_id, ctx.user_id)),
-                RUNS_PER_PAST_SESSION,
+    seen: set[str] = {ctx.session_id}
+    # Only this user's sessions with this team, newest first: another team's conversations were had
+    # with other instructions and members. Sessions with no completed turn are passed over, so the
+    # first window asks for more than needed, and all of them only if that was not enough.
+    for window in (None if limit is None else 2 * limit + 1, None):
+        listed = ctx.store.list_sessions(user_id=ctx.user_id, team_id=team_id, limit=window)
+        for info in listed:
+            if limit is not None and len(found) >= limit:
+                return _dump(found)
+            if info.session_id in seen:
+                continue
+            seen.add(info.session_id)
+            try:
+                newest = ctx.store.iter_runs_newest_first(info.session_id, ctx.user_id)
+                runs = list(islice(completed_runs(newest), RUNS_PER_PAST_SESSION))
+            except StoreError:  # a damaged session is passed over; the store has warned about it
+                continue
+            if not runs:
+                continue
+            runs.reverse()
+            found.append(
+                {
+                    "session_id": info.session_id,
+                    "created_at": _iso(info.created_at),
+                    "updated_at": _iso(info.updated_at),
+                    "runs": [{"user": _cut(r.input), "assistant": _cut(r.content)} for r in runs],
+                }
             )
-        )
-        if not runs:
-            continue
-        runs.reverse()
-        found.append(
-            {
-                "session_id": info.session_id,
-                "created_at": _iso(info.created_at),
-                "updated_at": _iso(info.updated_at),
-                "runs": [{"user": _cut(r.input), "assistant": _cut(r.content)} for r in runs],
-            }
-        )
+        if window is None or len(listed) < window:
+            break
     return _dump(found)
 
 

@@ -331,10 +331,7 @@ class TinyDBStore(StoreBase):
                 )
                 write_doc(sdir, doc)
                 # The index follows the files; one that missed a turn (a kill between the two) is caught up.
-                indexed = self._indexing(lambda: self.index.indexed_turns(session_id))
-                if indexed == turns_before or (indexed is None and turns_before == 0):
-                    self._indexing(lambda: self.index.put(doc, said))
-                else:
+                if not self._indexing(lambda: self.index.put(doc, said, after=turns_before)):
                     self._reindex(sdir, doc)
                 return SessionInfo.from_doc(doc)
 
@@ -450,14 +447,16 @@ class TinyDBStore(StoreBase):
             return read_doc(sdir, os.path.basename(sdir))  # raises the damage, or None
         return read_doc(sdir, claimed)
 
-    def list_sessions(self, user_id: str | None = None, team_id: str | None = None) -> list[SessionInfo]:
+    def list_sessions(
+        self, user_id: str | None = None, team_id: str | None = None, *, limit: int | None = None
+    ) -> list[SessionInfo]:
         """Newest updated first, from the index (a user's sessions without opening their files)."""
         if user_id is not None:
             check_id(user_id, "user id")
 
         def work() -> list[SessionInfo]:
             self._ensure_index()
-            return self._indexing(lambda: self.index.sessions(user_id, team_id))
+            return self._indexing(lambda: self.index.sessions(user_id, team_id, limit))
 
         return self._guard(work, None)
 

@@ -19,6 +19,7 @@ import json
 import os
 import re
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -50,43 +51,69 @@ def fts_query(text: str) -> str | None:
 
 
 class SessionIndex:
+    """The index of one store. A connection is kept per thread (opening one costs more than a write),
+    and made again in a child process or when the file was replaced."""
+
     def __init__(self, root: str, *, timeout: float = 10.0) -> None:
         self.path = os.path.join(root, INDEX_FILE)
         self.timeout = timeout
+        self._local = threading.local()
 
     def exists(self) -> bool:
         return os.path.exists(self.path)
 
+    def _connection(self) -> sqlite3.Connection:
+        held = getattr(self._local, "held", None)
+        if held is not None and held[0] == os.getpid() and os.path.exists(self.path):
+            return held[1]  # type: ignore[no-any-return]
+        self.close()
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        db = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
+        db.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+        db.execute("PRAGMA journal_mode = WAL")  # readers never wait for a writer
+        db.execute("PRAGMA synchronous = NORMAL")  # durable at checkpoints: the files are the truth
+        db.executescript(_SCHEMA)
+        db.execute("INSERT OR IGNORE INTO meta VALUES ('version', ?)", (VERSION,))
+        self._local.held = (os.getpid(), db)
+        return db
+
+    def close(self) -> None:
+        held = getattr(self._local, "held", None)
+        self._local.held = None
+        if held is not None and held[0] == os.getpid():
+            with contextlib.suppress(sqlite3.Error):
+                held[1].close()
+
     @contextlib.contextmanager
     def _db(self, write: bool = False) -> Iterator[sqlite3.Connection]:
-        os.makedirs(os.path.dirname(self.path), exist_ok=True)
         try:
-            db = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
-        except sqlite3.Error as e:
+            db = self._connection()
+        except sqlite3.DatabaseError as e:
+            self.close()
             raise IndexDamaged(str(e)) from e
         try:
-            db.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
             if write:
-                db.execute("PRAGMA journal_mode = WAL")
-                db.execute("PRAGMA synchronous = NORMAL")
-                db.executescript(_SCHEMA)
-                db.execute("INSERT OR IGNORE INTO meta VALUES ('version', ?)", (VERSION,))
                 db.execute("BEGIN IMMEDIATE")
             yield db
             if write:
                 db.execute("COMMIT")
         except sqlite3.DatabaseError as e:
-            if write and db.in_transaction:
+            if db.in_transaction:
                 with contextlib.suppress(sqlite3.Error):
                     db.execute("ROLLBACK")
             if isinstance(e, sqlite3.OperationalError) and "locked" in str(e):
                 raise
+            self.close()
             raise IndexDamaged(str(e)) from e
-        finally:
-            db.close()
+        except BaseException:
+            if db.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
+            raise
 
     def set_aside(self) -> str:
         """Move a damaged index out of the way (kept, never deleted); the new path."""
+        self.close()
         target = self.path + ".damaged"
         for suffix in ("", "-wal", "-shm"):
             if os.path.exists(self.path + suffix):
@@ -95,8 +122,20 @@ class SessionIndex:
 
     # ---- writing (callers hold the session's lock) ---------------------------------------------
 
-    def put(self, doc: dict[str, Any], said: Sequence[Said], *, replace_said: bool = False) -> None:
-        """Record the session ``doc`` and what was said in its new turns (all of it with ``replace_said``)."""
+    def put(
+        self,
+        doc: dict[str, Any],
+        said: Sequence[Said],
+        *,
+        replace_said: bool = False,
+        after: int | None = None,
+    ) -> bool:
+        """Record the session ``doc`` and what was said in its new turns (all of it with ``replace_said``).
+
+        With ``after``, the new turns are added only if the index holds exactly the session's first
+        ``after`` turns (a session it has not seen counts as 0); False when it does not (a turn was
+        missed: the caller indexes the whole session again).
+        """
         info = SessionInfo.from_doc(doc)
         kept = {
             "session_id": info.session_id, "user_id": info.user_id, "team_id": info.team_id,
@@ -105,6 +144,12 @@ class SessionIndex:
             "session_state": info.session_state, "metadata": info.metadata, "schema_version": info.schema_version,
         }  # fmt: skip
         with self._db(write=True) as db:
+            if after is not None:
+                row = db.execute(
+                    "SELECT indexed_turns FROM sessions WHERE session_id = ?", (info.session_id,)
+                ).fetchone()
+                if (int(row[0]) if row else 0) != after:
+                    return False
             if replace_said:
                 db.execute("DELETE FROM said WHERE session_id = ?", (info.session_id,))
             db.execute(
@@ -134,6 +179,7 @@ class SessionIndex:
                     if s.text.strip()
                 ],
             )
+        return True
 
     def remove(self, session_id: str) -> None:
         with self._db(write=True) as db:
@@ -141,15 +187,6 @@ class SessionIndex:
             db.execute("DELETE FROM said WHERE session_id = ?", (session_id,))
 
     # ---- reading -------------------------------------------------------------------------------
-
-    def indexed_turns(self, session_id: str) -> int | None:
-        if not self.exists():
-            return None
-        with self._db() as db:
-            row = db.execute(
-                "SELECT indexed_turns FROM sessions WHERE session_id = ?", (session_id,)
-            ).fetchone()
-        return int(row[0]) if row else None
 
     def sessions(
         self, user_id: str | None, team_id: str | None = None, limit: int | None = None
