@@ -8,7 +8,7 @@ inside commands, so ``--help`` and ``validate`` stay fast and never load litellm
 
 from __future__ import annotations
 
-from . import files, run, sessions  # noqa: F401 - registers the commands on the group
+from . import files, run, sessions, test  # noqa: F401 - registers the commands on the group
 from .app import cli
 
 

@@ -45,8 +45,9 @@ class DefaultCommandGroup(click.Group):
     """A group whose unknown first word is a team file for the hidden ``run`` command."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        ctx.meta["json_errors"] = "--json" in args
         first = next((a for a in args if not a.startswith("-") or a == "-"), None)
+        # `test --json FILE` writes its report to a file: stdout is not a JSON document there.
+        ctx.meta["json_errors"] = "--json" in args and first != "test"
         if first is not None and first not in self.commands:
             # Options before the file belong to run too (e.g. `agno-run --user bob team.yaml hi`).
             head = [a for a in args if a in ("--debug",)]

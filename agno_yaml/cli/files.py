@@ -74,11 +74,12 @@ def validate(files: tuple[str, ...], as_json: bool, strict_env: bool, allow_unsa
 
 
 @cli.command()
-def schema() -> None:
-    """Print the JSON Schema of team files."""
+@click.argument("kind", type=click.Choice(["team", "conversation"]), default="team")
+def schema(kind: str) -> None:
+    """Print the JSON Schema of team files, or (schema conversation) of conversation files."""
     from ..config import schema_text
 
-    click.echo(schema_text(), nl=False)
+    click.echo(schema_text(f"{kind}.schema.json"), nl=False)
 
 
 @cli.command(epilog=INSPECT_EPILOG)

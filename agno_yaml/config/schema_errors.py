@@ -111,7 +111,7 @@ class Checker:
                 continue
             key_node = self.doc.key_node(path, key)
             written = key_node.value if isinstance(key_node, ScalarNode) else str(key)
-            model_keys = list(self.schema["$defs"]["model"]["properties"])
+            model_keys = list(self.schema["$defs"].get("model", {}).get("properties", {}))
             message, fix = unknown_key_advice(written, key, allowed, err.instance.get(key), model_keys)
             line, col = self.doc.key_mark(path, key)
             # The key as written: an unquoted `on:` must read as on, not as the boolean YAML made of it.
@@ -184,7 +184,7 @@ class Checker:
     on_minimum = on_maximum = on_exclusiveMinimum = on_exclusiveMaximum = _range
 
     def on_minLength(self, err: Any, path: JsonPath) -> None:
-        if err.schema is self.schema["$defs"]["model"] or (path and path[-1] == "id" and "model" in path):
+        if err.schema is self.schema["$defs"].get("model") or (path and path[-1] == "id" and "model" in path):
             self.add(
                 path,
                 "the model is empty",
@@ -204,6 +204,13 @@ class Checker:
             self.add(path, f"{shown} is not a tool reference", fix)
         else:
             self.add(path, f"{shown} does not have the expected form", f"it must match {err.validator_value}")
+
+    def on_enum(self, err: Any, path: JsonPath) -> None:
+        options = [str(v) for v in err.validator_value]
+        shown = self.show(path, err.instance)
+        close = difflib.get_close_matches(str(err.instance), options, n=1)
+        fix = f"did you mean {close[0]}?" if close else f"write one of: {', '.join(options)}"
+        self.add(path, f"{shown} is not one of {', '.join(options)}", fix)
 
     def on_minProperties(self, err: Any, path: JsonPath) -> None:
         self.add(path, "the mapping is empty", "give content and/or tool_calls")

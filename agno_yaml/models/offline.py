@@ -41,10 +41,11 @@ def _rough_tokens(text: str) -> int:
     return max(1, len(text) // 4) if text else 0
 
 
-def _finish(
+def completion_for(
     name: str, messages: Sequence[Message], reply: Message, stream: bool, on_text: OnText | None
 ) -> Completion:
-    """The completion for ``reply``, its text streamed when asked, its tokens estimated."""
+    """The completion for ``reply``, its text streamed when asked, its tokens estimated (as offline
+    models and scripted replies report them)."""
     if stream and on_text and reply.content:
         on_text(reply.content)
     prompt = sum(_rough_tokens(m.content or "") for m in messages)
@@ -95,7 +96,7 @@ class EchoModel:
     ) -> Completion:  # fmt: skip
         _record(self.requests, messages, tools)
         offered = {t["function"]["name"]: t["function"] for t in tools or []}
-        return _finish(self.name, messages, self._reply(list(messages), offered), stream, on_text)
+        return completion_for(self.name, messages, self._reply(list(messages), offered), stream, on_text)
 
     def _reply(self, messages: list[Message], tools: dict[str, dict[str, Any]]) -> Message:
         system = (messages[0].content or "") if messages and messages[0].role == "system" else ""
@@ -164,7 +165,7 @@ class ScriptedModel:
             )
         raw = self.replies[self._next]
         self._next += 1
-        return _finish(self.name, messages, parse_reply(raw, self._next, "scripted"), stream, on_text)
+        return completion_for(self.name, messages, parse_reply(raw, self._next, "scripted"), stream, on_text)
 
 
 @dataclass
@@ -191,4 +192,4 @@ class FunctionModel:
         except Exception as exc:
             raise ModelError(f"model {self.name}: the function raised {type(exc).__name__}: {exc}") from exc
         reply = parse_reply(raw, len(self.requests), f"model {self.name}:")
-        return _finish(self.name, messages, reply, stream, on_text)
+        return completion_for(self.name, messages, reply, stream, on_text)

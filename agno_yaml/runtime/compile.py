@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +32,7 @@ from .team import DEFAULT_MAX_ROUNDS, Team
 from .turn import Agent
 
 
-class _Models:
+class ModelCache:
     """One model object per distinct model spec, so a scripted reply list is shared in call order."""
 
     def __init__(self) -> None:
@@ -43,6 +43,10 @@ class _Models:
         if key not in self._made:
             self._made[key] = get_model(spec)
         return self._made[key]
+
+
+# Picks the model of one agent: its key ("leader", a member id, "summary") and its spec -> the model.
+ModelFor = Callable[[str, ModelSpec], Model]
 
 
 @dataclass(frozen=True)
@@ -118,18 +122,22 @@ def compile_team(
     store: SessionStore | None | bool = True,
     max_rounds: int = DEFAULT_MAX_ROUNDS,
     strict: bool = False,
+    model_for: ModelFor | None = None,
 ) -> Team:
     """Build the runtime team from a loaded file (or a bare spec).
 
     The store: ``store=True`` opens the one ``db`` (a ``--db`` override), the file's ``db:``,
     ``AGNO_RUN_DB`` or the per-user default names; ``store=False`` runs without saving; a
-    SessionStore instance is used as it is. ``strict`` makes tool warnings errors.
+    SessionStore instance is used as it is. ``strict`` makes tool warnings errors. ``model_for``
+    builds each agent's model instead of the default (one model object per distinct spec): the
+    conversation runner scripts, records and replays agents through it.
     """
     spec = team.spec if isinstance(team, LoadedTeam) else team
     override = ModelOverride.parse(model_override)
     if override:
         spec = override.apply(spec)
-    models = _Models()
+    shared = ModelCache()
+    pick: ModelFor = model_for or (lambda _key, model: shared.get(model))
     file_dir = Path(spec.source).parent if spec.source and not spec.source.startswith("<") else None
     tools = _Tools(spec, file_dir)
     member_ids = [(m.id, m.name) for m in spec.members]
@@ -145,7 +153,7 @@ def compile_team(
     }
     leader = Agent(
         name=spec.name,
-        model=models.get(spec.model),
+        model=pick("leader", spec.model),
         system_message=leader_system_message(spec),
         tools=leader_tools,
         add_history_to_context=spec.add_history_to_context,
@@ -155,7 +163,7 @@ def compile_team(
     members = {
         member.id: Agent(
             name=member.name,
-            model=models.get(member.model),
+            model=pick(member.id, member.model),
             system_message=member_system_message(member, spec),
             tools={
                 **tools.load(member.tools, ("members", index, "tools")),
@@ -181,7 +189,7 @@ def compile_team(
         session_store = store
     manager = spec.session_summary_manager
     summarizer = (
-        Summarizer(models.get(manager.model), manager.session_summary_prompt)
+        Summarizer(pick("summary", manager.model), manager.session_summary_prompt)
         if spec.enable_session_summaries and manager is not None
         else None
     )

@@ -71,6 +71,7 @@ class Team(SessionAPI):
         self.store = store
         self.max_rounds = max_rounds
         self.summarizer = summarizer  # None: summaries are off
+        self.keys_required = True  # False when no model reaches a provider (replayed from recordings)
         self.policy = StorePolicy(
             store_tool_results=spec.store_tool_results,
             store_history_messages=spec.store_history_messages,
@@ -197,6 +198,8 @@ class Team(SessionAPI):
     def check_keys(self) -> None:
         """Refuse (MissingKeyError, exit 2) when a model of the team is a provider known to need an
         API key and none is set: found in microseconds, before litellm is imported or a run stored."""
+        if not self.keys_required:
+            return
         models = [self.spec.model, *(m.model for m in self.spec.members)]
         if self.summarizer is not None and self.spec.session_summary_manager is not None:
             models.append(self.spec.session_summary_manager.model)
