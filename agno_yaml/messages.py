@@ -102,6 +102,9 @@ class Usage:
     output_tokens: int = 0
     total_tokens: int = 0
     cost: float | None = None  # USD, only when the provider's price is known
+    # The counts are our estimate (about 4 characters a token), not the provider's: an offline model,
+    # or a stream that carried no usage. A sum with an estimated part is estimated.
+    estimated: bool = False
 
     def __add__(self, other: Usage) -> Usage:
         cost = None if self.cost is None and other.cost is None else (self.cost or 0.0) + (other.cost or 0.0)
@@ -110,6 +113,7 @@ class Usage:
             self.output_tokens + other.output_tokens,
             self.total_tokens + other.total_tokens,
             cost,
+            self.estimated or other.estimated,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -120,6 +124,8 @@ class Usage:
         }
         if self.cost is not None:
             out["cost"] = self.cost
+        if self.estimated:
+            out["estimated"] = True
         return out
 
     @classmethod
@@ -129,6 +135,7 @@ class Usage:
             int(data.get("output_tokens", 0)),
             int(data.get("total_tokens", 0)),
             data.get("cost"),
+            bool(data.get("estimated", False)),
         )
 
 
@@ -199,6 +206,8 @@ class RunRecord:
     model: str = ""
     answered_by: str | None = None  # leader runs: the member whose answer was returned (route mode)
     summary_error: str | None = None  # leader runs: why the session summary was not updated after it
+    summary_failures: int = 0  # leader runs: turns in a row, this one included, whose summary update failed
+    truncated: bool = False  # the answer was cut by the model's max_tokens (finish_reason "length")
 
     @property
     def is_top_level(self) -> bool:
@@ -228,6 +237,10 @@ class RunRecord:
             out["answered_by"] = self.answered_by
         if self.summary_error is not None:
             out["summary_error"] = self.summary_error
+        if self.summary_failures:
+            out["summary_failures"] = self.summary_failures
+        if self.truncated:
+            out["truncated"] = True
         return out
 
     @classmethod
@@ -251,6 +264,8 @@ class RunRecord:
             model=data.get("model", ""),
             answered_by=data.get("answered_by"),
             summary_error=data.get("summary_error"),
+            summary_failures=int(data.get("summary_failures") or 0),
+            truncated=bool(data.get("truncated", False)),
         )
 
 

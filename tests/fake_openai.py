@@ -15,6 +15,14 @@ echoes the last user message, so it can serve long benchmark loops.
 
 Tool calls: ``{"name": ..., "arguments": dict (JSON-encoded) or str (sent as is, may be malformed),
 "id": optional}``.
+
+Shapes real servers send that well-behaved ones do not (met with llama-cpp-python serving a small
+model): ``add_empty()`` (HTTP 200 and no data at all), ``add_text("")`` (no text, no tool call),
+``add_text(..., usage=False)`` (no usage, streamed or not), ``add_text(..., gap=s)`` (tokens trickled
+out), ``finish_reason="length"``, context overflows as ``add_error(400, ...)``, and
+``strict = True``: every later request holding a message a chat template cannot render (an
+assistant message with neither text nor tool calls, a tool result without its call) is answered
+with HTTP 500, as llama.cpp's template rendering does.
 """
 
 from __future__ import annotations
@@ -57,6 +65,8 @@ class Reply:
     echo_key: bool = (
         False  # error: put the request's Authorization header into the message, as some providers do
     )
+    usage: bool = True  # False: no usage in the body, nor in a stream that asks for it
+    gap: float = 0.0  # stream: seconds between two chunks (a server that trickles tokens)
 
 
 def _split_words(text: str) -> list[str]:
@@ -136,6 +146,11 @@ class _Handler(BaseHTTPRequestHandler):
             return
         fake = self.server.fake
         reply = fake._take(body, dict(self.headers))
+        problem = _template_problem(body) if fake.strict else None
+        if problem is not None:
+            reply = Reply(
+                "error", status=500, error_body={"error": {"message": problem, "type": "server_error"}}
+            )
         # The client may have given up (a timeout): expected in stall tests.
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             self._answer(body, reply)
@@ -158,6 +173,12 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(reply.status, error, reply.headers)
             return
         model = reply.model or str(body.get("model") or "fake")
+        if reply.kind == "empty":  # HTTP 200 and nothing else: a server that failed mid-way
+            if body.get("stream"):
+                self._start_sse()
+            else:
+                self._send_json(200, {})
+            return
         if body.get("stream"):
             self._stream(body, reply, model)
         else:
@@ -166,11 +187,13 @@ class _Handler(BaseHTTPRequestHandler):
     def _stream(self, body: dict[str, Any], reply: Reply, model: str) -> None:
         fake = self.server.fake
         chunks = _stream_chunks(reply, model)
-        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage")) and reply.usage
         self._start_sse()
         for number, chunk in enumerate(chunks):
             if reply.kind == "stall" and reply.after_chunks == number:
                 fake._closing.wait(reply.stall)
+            elif reply.gap and number:
+                fake._closing.wait(reply.gap)
             self._sse(chunk)
         if include_usage:
             prompt, completion = _usage_numbers(reply)
@@ -181,6 +204,25 @@ class _Handler(BaseHTTPRequestHandler):
             }
             self._sse({**_chunk_head(model), "choices": [], "usage": usage})
         self._sse("[DONE]")
+
+
+def _template_problem(body: dict[str, Any]) -> str | None:
+    """Why a chat template would fail on the request's messages (None: it would not)."""
+    calls: set[str] = set()
+    for i, message in enumerate(body.get("messages") or []):
+        role = message.get("role")
+        if role == "assistant":
+            calls = {c.get("id") for c in message.get("tool_calls") or []}
+            if not message.get("content") and not calls:
+                return f"Error rendering prompt with jinja template: message {i}: assistant message has no content"
+        elif role == "tool":
+            if message.get("tool_call_id") not in calls:
+                return (
+                    f"Error rendering prompt with jinja template: message {i}: tool result without its call"
+                )
+        else:
+            calls = set()
+    return None
 
 
 def _chunk_head(model: str) -> dict[str, Any]:
@@ -217,18 +259,20 @@ def _completion_body(reply: Reply, model: str) -> dict[str, Any]:
     if reply.tool_calls:
         message["tool_calls"] = [_tool_call_wire(c, n) for n, c in enumerate(reply.tool_calls)]
     prompt, completion = _usage_numbers(reply)
-    return {
+    body: dict[str, Any] = {
         "id": "chatcmpl-fake",
         "object": "chat.completion",
         "created": int(time.time()),
         "model": model,
         "choices": [{"index": 0, "message": message, "finish_reason": _finish(reply)}],
-        "usage": {
+    }
+    if reply.usage:
+        body["usage"] = {
             "prompt_tokens": prompt,
             "completion_tokens": completion,
             "total_tokens": prompt + completion,
-        },
-    }
+        }
+    return body
 
 
 def _stream_chunks(reply: Reply, model: str) -> list[dict[str, Any]]:
@@ -274,6 +318,7 @@ class FakeOpenAI:
         self._connections: set[socket.socket] = set()
         self.requests: list[dict[str, Any]] = []
         self.request_headers: list[dict[str, str]] = []
+        self.strict = False  # answer requests a chat template cannot render with HTTP 500
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -342,9 +387,13 @@ class FakeOpenAI:
         prompt_tokens: int = 11,
         completion_tokens: int | None = None,
         finish_reason: str | None = None,
+        usage: bool = True,
+        gap: float = 0.0,
         times: int = 1,
     ) -> FakeOpenAI:
-        """A plain answer; streamed as ``chunks`` (default: word by word) when the client streams."""
+        """A plain answer; streamed as ``chunks`` (default: word by word) when the client streams;
+        ``usage=False``: neither the body nor the stream (even when asked) carries usage; ``gap``:
+        seconds between two streamed chunks."""
         if chunks is not None and "".join(chunks) != text:
             raise ValueError("chunks must join to text")
         reply = Reply(
@@ -354,8 +403,14 @@ class FakeOpenAI:
             prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens,
             finish_reason=finish_reason,
+            usage=usage,
+            gap=gap,
         )
         return self.add(reply, times)
+
+    def add_empty(self, times: int = 1) -> FakeOpenAI:
+        """HTTP 200 with no data: an empty event stream, or ``{}`` for a plain call."""
+        return self.add(Reply("empty"), times)
 
     def add_tool_calls(
         self,

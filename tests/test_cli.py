@@ -60,9 +60,10 @@ def test_message_from_stdin_and_json_envelope(db: str) -> None:
     assert set(data) == {
         "version", "status", "answer", "error", "team_id", "session_id", "new_session",
         "user_id", "run_id", "member", "usage", "duration_s", "summary", "summary_error", "saved",
-        "save_error", "warnings", "session_state",
+        "save_error", "warnings", "session_state", "route", "truncated",
     }  # fmt: skip
-    assert set(data["usage"]) == {"input_tokens", "output_tokens", "total_tokens", "cost"}
+    assert set(data["usage"]) == {"input_tokens", "output_tokens", "total_tokens", "cost", "estimated"}
+    assert data["usage"]["estimated"] is True and data["route"] == "member" and data["truncated"] is False
     assert f"--session {data['session_id']}" in result.stderr  # how to continue
 
 

@@ -65,7 +65,7 @@ CASES = [
     Case('typo_model', 'model:\n  id: openai/gpt-5-mini\n  temprature: 0.2\n',
          ["3:3: $.model.temprature: unknown key 'temprature'; did you mean 'temperature'?"]),
     Case('provider_option_outside_extra', 'model: {id: openai/gpt-5-mini, reasoning_effort: low}\n',
-         ["1:32: $.model.reasoning_effort: unknown key 'reasoning_effort'; put provider options under extra: (allowed keys here: id, temperature, max_tokens, top_p, timeout, num_retries, api_base, api_key, extra, replies)"]),
+         ["1:32: $.model.reasoning_effort: unknown key 'reasoning_effort'; put provider options under extra: (allowed keys here: id, temperature, max_tokens, top_p, timeout, num_retries, api_base, api_key, tool_choice, extra, replies)"]),
     Case('model_option_at_team_level', 'temperature: 0.2\n',
          ["1:1: $.temperature: unknown key 'temperature'; temperature is a model option: write model: {id: openai/gpt-5-mini, temperature: ...}"]),
     rename("search_past_sessions", "search_session_history"),

@@ -211,14 +211,58 @@ def test_rate_limit_then_success(fake_openai: FakeOpenAI) -> None:
 
 
 def test_server_error_until_retries_exhausted(fake_openai: FakeOpenAI) -> None:
-    fake_openai.add_error(500, "boom", times=10)
+    fake_openai.add_error(503, "overloaded", times=10)
     with pytest.raises(ModelError) as info:
         make(fake_openai, num_retries=2).complete(HI)
     assert fake_openai.hits == 3
     err = info.value
     assert err.kind == "server" and err.retryable
-    assert "after 3 attempts" in str(err) and "HTTP 500" in str(err) and "boom" in str(err)
+    assert "after 3 attempts" in str(err) and "HTTP 503" in str(err) and "overloaded" in str(err)
     assert "num_retries" in str(err)
+
+
+def test_a_500_that_repeats_itself_is_not_retried_again(fake_openai: FakeOpenAI) -> None:
+    """A chat template that cannot render the request fails the same way every time."""
+    template = "Error rendering prompt with jinja template: message 2: assistant message has no content"
+    fake_openai.add_error(500, template, times=10)
+    with pytest.raises(ModelError) as info:
+        make(fake_openai, num_retries=5).complete(HI)
+    assert fake_openai.hits == 2
+    err = info.value
+    assert err.kind == "server" and not err.retryable
+    assert "the same on 2 attempts in a row; not retried further" in str(err)
+    assert "retry later" not in str(err) and "new session" in str(err)
+
+
+def test_a_500_with_a_new_message_each_time_is_retried(fake_openai: FakeOpenAI) -> None:
+    fake_openai.add_error(500, "worker 1 crashed")
+    fake_openai.add_error(500, "worker 2 crashed")
+    fake_openai.add_text("third time lucky")
+    assert make(fake_openai, num_retries=2).complete(HI).message.content == "third time lucky"
+    assert fake_openai.hits == 3
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "This model's maximum context length is 2048 tokens. However, you requested 3000 tokens",
+        "Requested tokens (2100) exceed context window of 2048",
+        "the request exceeds the available context size, try increasing it",
+    ],
+)
+def test_a_context_overflow_is_not_retried(fake_openai: FakeOpenAI, message: str) -> None:
+    fake_openai.add_error(400, message, times=3)
+    with pytest.raises(ModelError) as info:
+        make(fake_openai, num_retries=2).complete(HI)
+    assert info.value.kind == "context_overflow" and not info.value.retryable
+    assert fake_openai.hits == 1 and "longer than the model's context" in str(info.value)
+
+
+def test_an_authentication_error_is_not_retried(fake_openai: FakeOpenAI) -> None:
+    fake_openai.add_error(401, "invalid key", times=3)
+    with pytest.raises(ModelError) as info:
+        make(fake_openai, num_retries=2).complete(HI)
+    assert info.value.kind == "auth" and fake_openai.hits == 1 and "retry later" not in str(info.value)
 
 
 def test_bad_request_is_not_retried(fake_openai: FakeOpenAI) -> None:
@@ -238,6 +282,27 @@ def test_a_stalled_call_times_out_once_and_is_not_retried(fake_openai: FakeOpenA
     assert info.value.kind == "timeout" and not info.value.retryable
     assert fake_openai.hits == 1
     assert "0.3 s timeout (not retried" in str(info.value) and "raise timeout:" in str(info.value)
+
+
+def test_the_timeout_bounds_a_trickling_stream_as_a_whole(fake_openai: FakeOpenAI) -> None:
+    """Each chunk comes well within the timeout, but the call as a whole may not take longer."""
+    fake_openai.add_text(" ".join(f"w{i}" for i in range(40)), gap=0.1)
+    seen: list[str] = []
+    started = time.monotonic()
+    with pytest.raises(ModelError) as info:
+        make(fake_openai, timeout=0.6, num_retries=2).complete(HI, stream=True, on_text=seen.append)
+    assert time.monotonic() - started < 3.0  # 40 chunks 0.1 s apart would take 4 s
+    assert info.value.kind == "timeout" and fake_openai.hits == 1
+    assert seen and "already shown" in str(info.value) and "0.6 s timeout" in str(info.value)
+
+
+def test_the_timeout_bounds_the_wait_for_the_first_token(fake_openai: FakeOpenAI) -> None:
+    fake_openai.add_stall(5, after_chunks=0)  # headers sent, then nothing
+    started = time.monotonic()
+    with pytest.raises(ModelError) as info:
+        make(fake_openai, timeout=0.4).complete(HI, stream=True, on_text=lambda _: None)
+    assert time.monotonic() - started < 3.0
+    assert info.value.kind == "timeout" and fake_openai.hits == 1
 
 
 def test_stall_mid_stream_is_not_retried_after_text_was_shown(fake_openai: FakeOpenAI) -> None:

@@ -153,3 +153,24 @@ def test_validate_refuses_standard_library_tools_unless_allowed(tmp_path: Path, 
     assert agno("validate", str(team), "--allow-unsafe-tools").exit_code == 0
     team.write_text(f"model: echo\nallow_unsafe_tools: true\ntools: ['{ref}']\n")
     assert agno("validate", str(team)).exit_code == 0
+
+
+@pytest.mark.slow
+def test_a_run_through_litellm_exits_with_its_status_and_all_its_output(tmp_path: Path) -> None:
+    """Once litellm is loaded the process leaves without tearing its modules down (a second saved per
+    run): the output must still be complete and flushed, and the exit status the run's."""
+    with FakeOpenAI() as fake:
+        team = remote_team(tmp_path, fake.base_url)
+        long_answer = " ".join(f"word{i}" for i in range(5000))
+        fake.add_text(long_answer)
+        done = subprocess.run(
+            [SCRIPT, str(team), "hi", "-s", "s1", "--no-stream"], capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout == long_answer + "\n" and "saved in" in done.stderr
+        fake.add_error(401, "bad key")
+        done = subprocess.run(
+            [SCRIPT, str(team), "again", "-s", "s1", "--json"], capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 1 and json.loads(done.stdout)["status"] == "error"
+        assert "the API key was rejected" in done.stderr

@@ -302,3 +302,36 @@ def test_summaries_stay_whole_under_concurrent_turns(tmp_path: Path) -> None:
     for w in range(4):
         for i in range(10):
             assert f'"message {w}-{i}"' in summary["summary"]
+
+
+def test_failing_summaries_stay_bounded_back_off_and_accept_plain_text(tmp_path: Path) -> None:
+    """The tiny model never wrote JSON: every turn re-sent the whole session until the request overflowed."""
+    team = make_team(
+        tmp_path,
+        f"""\
+        model: {{id: scripted, replies: [a1, a2, a3, a4, a5]}}
+        enable_session_summaries: true
+        session_summary_manager:
+          max_runs: 2
+          model: {{id: scripted, replies: {json.dumps(["{oops", "{oops", "{oops", "Ana talked about chess."])}}}
+        """,
+    )
+    outs = [team.run(f"q{i}", user_id="u", session_id="s") for i in range(1, 6)]
+    assert [o.ok for o in outs] == [True] * 5  # a summary never fails a turn
+    assert [o.run.summary_failures for o in outs] == [1, 2, 3, 4, 0]
+    assert outs[3].run.summary_error is not None and outs[3].run.summary_error.startswith("not tried:")
+    requests = summarizer(team).requests
+    assert len(requests) == 4  # turn 4 paid for no doomed call
+    last = requests[-1]["messages"][0]["content"]
+    assert "<conversation>\nUser: q4\nAssistant: a4\nUser: q5\nAssistant: a5\n</conversation>" in last
+    assert "3 earlier exchanges since the summary was last updated are not shown" in last
+    assert all(len(r["messages"][0]["content"]) <= len(last) for r in requests)  # bounded, not growing
+    stored = stored_summary(tmp_path)
+    assert stored is not None and stored["summary"] == "Ana talked about chess." and stored["run_count"] == 5
+    assert [r.summary_failures for r in SessionStore(tmp_path / "db").runs("s", "u")] == [1, 2, 3, 4, 0]
+
+
+def test_backoff_schedule() -> None:
+    from agno_yaml.runtime.summary import should_try
+
+    assert [n for n in range(70) if should_try(n)] == [0, 1, 2, 4, 8, 16, 32, 64]

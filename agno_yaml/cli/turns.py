@@ -108,7 +108,14 @@ def _footer(out: RunOutput, choice: SessionChoice, team_file: str, store: str | 
     parts = [f"session {run.session_id}", f"user {run.user_id}"]
     if run.answered_by:
         parts.append(f"answered by {run.answered_by}")
-    parts.append(f"{usage.total_tokens} tokens ({usage.input_tokens} in, {usage.output_tokens} out)")
+    elif out.route == "leader":
+        parts.append("answered by the leader")
+    if usage.estimated:  # no usage from the provider (or an offline model): our count, marked as such
+        parts.append(
+            f"~{usage.total_tokens} tokens ({usage.input_tokens} in, {usage.output_tokens} out, estimated)"
+        )
+    else:
+        parts.append(f"{usage.total_tokens} tokens ({usage.input_tokens} in, {usage.output_tokens} out)")
     if usage.cost:
         parts.append(f"${usage.cost:.6f}")
     parts.append(_duration(run.duration))

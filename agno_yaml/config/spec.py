@@ -38,13 +38,22 @@ class ModelSpec:
     num_retries: int | None = None
     api_base: str | None = None
     api_key: str | None = field(default=None, repr=False)
+    tool_choice: str | None = None  # None: "auto" whenever tools are offered
     extra: Mapping[str, Any] = field(default_factory=dict)  # passed through to the provider
     replies: tuple[Any, ...] | None = None  # only for the offline "scripted" model
 
     def public_dict(self) -> dict[str, Any]:
         """The mapping as it may be shown: every set option, the key masked."""
         out: dict[str, Any] = {"id": self.id}
-        for name in ("temperature", "max_tokens", "top_p", "timeout", "num_retries", "api_base"):
+        for name in (
+            "temperature",
+            "max_tokens",
+            "top_p",
+            "timeout",
+            "num_retries",
+            "api_base",
+            "tool_choice",
+        ):
             value = getattr(self, name)
             if value is not None:
                 out[name] = value
@@ -77,6 +86,7 @@ class MemberSpec:
 class SummarySpec:
     model: ModelSpec  # the manager's own, else the team's
     session_summary_prompt: str | None = None
+    max_runs: int = 10  # runs sent in one summary update at most
 
 
 @dataclass(frozen=True)

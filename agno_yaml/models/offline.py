@@ -50,7 +50,7 @@ def completion_for(
         on_text(reply.content)
     prompt = sum(_rough_tokens(m.content or "") for m in messages)
     out = _rough_tokens(reply.content or "") + sum(_rough_tokens(tc.arguments) for tc in reply.tool_calls)
-    usage = Usage(prompt, out, prompt + out, 0.0)
+    usage = Usage(prompt, out, prompt + out, 0.0, estimated=True)
     return Completion(reply, usage, name, "tool_calls" if reply.tool_calls else "stop")
 
 

@@ -58,6 +58,11 @@ _NEEDS_KEY = {
 }
 
 
+def litellm_loaded() -> bool:
+    """``load_litellm`` would return at once."""
+    return _litellm is not None
+
+
 def load_litellm() -> Any:
     """Import litellm once, quietly. Thread-safe: members may call models from several threads."""
     global _litellm

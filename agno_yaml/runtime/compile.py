@@ -159,6 +159,7 @@ def compile_team(
         add_history_to_context=spec.add_history_to_context,
         num_history_runs=spec.num_history_runs,
         num_history_messages=spec.num_history_messages,
+        max_tokens=spec.model.max_tokens,
     )
     members = {
         member.id: Agent(
@@ -176,9 +177,11 @@ def compile_team(
             add_history_to_context=member.add_history_to_context,
             num_history_runs=member.num_history_runs or spec.num_history_runs,
             num_history_messages=member.num_history_messages,
+            max_tokens=member.model.max_tokens,
         )
         for index, member in enumerate(spec.members)
     }
+    tools.problems += _tool_choice_problems(spec, leader, members)
     if tools.problems or (strict and tools.warnings):
         raise ConfigError(_locate(team, tools.problems + (tools.warnings if strict else [])))
     if store is True:
@@ -189,7 +192,7 @@ def compile_team(
         session_store = store
     manager = spec.session_summary_manager
     summarizer = (
-        Summarizer(pick("summary", manager.model), manager.session_summary_prompt)
+        Summarizer(pick("summary", manager.model), manager.session_summary_prompt, manager.max_runs)
         if spec.enable_session_summaries and manager is not None
         else None
     )
@@ -198,6 +201,34 @@ def compile_team(
         spec, leader, members, session_store, max_rounds=max_rounds, summarizer=summarizer,
         warnings=warnings, secrets=_secrets(team, spec), max_tool_calls=spec.max_tool_calls_per_round,
     )  # fmt: skip
+
+
+TOOL_CHOICES = ("auto", "required", "none")
+
+
+def _tool_choice_problems(spec: TeamSpec, leader: Agent, members: dict[str, Agent]) -> list[_Found]:
+    """A ``tool_choice`` naming a tool the agent whose mapping it is in is not offered (the provider
+    would reject every call). A member that inherits the team's mapping is not checked: a tool name
+    is only sent to an agent offered that tool (see ``models/litellm.py``), the others get ``auto``."""
+    found = []
+    agents: list[tuple[ModelSpec, JsonPath, Agent]] = [(spec.model, ("model", "tool_choice"), leader)]
+    for index, member in enumerate(spec.members):
+        if member.model is not spec.model:
+            agents.append((member.model, ("members", index, "model", "tool_choice"), members[member.id]))
+    for model, where, agent in agents:
+        choice = model.tool_choice
+        if choice is None or choice in TOOL_CHOICES or choice in agent.tools:
+            continue
+        offered = ", ".join(agent.tools) or "none"
+        found.append(
+            _Found(
+                where,
+                f"{'the leader' if agent.member_id is None else 'member ' + agent.name} is offered no "
+                f"tool named {choice!r} (its tools: {offered})",
+                "use auto, required, none or one of its tools",
+            )
+        )
+    return found
 
 
 def _secrets(team: LoadedTeam | TeamSpec, spec: TeamSpec) -> frozenset[str]:

@@ -9,6 +9,13 @@ is the run's final assistant message, so it is included.
 
 A summary is a convenience: a model failure or an unusable reply never fails or loses the run.
 The previous summary is kept and the problem is returned for the run to record.
+
+Bounded, whatever happens: one update reads the previous summary and at most ``max_runs`` runs (the
+newest; the prompt says how many earlier ones are left out), so a summary model that keeps failing
+cannot make the request grow until it overflows the context. A model that will not write JSON but
+answers in plain text gets its text taken as the summary. After ``FAILURES_BEFORE_BACKOFF`` failed
+updates in a row, updates are tried only every so often (``should_try``) instead of paying for a
+doomed call every turn.
 """
 
 from __future__ import annotations
@@ -43,6 +50,9 @@ asked for, what they were told, decisions and open questions. Leave out small ta
 Be concise. Use only what the conversation says; do not make anything up."""
 
 REQUEST = "Write the updated summary of the conversation now."
+DEFAULT_MAX_RUNS = 10
+FAILURES_BEFORE_BACKOFF = 3
+PLAIN_TEXT_LIMIT = 2000  # characters of a plain-text reply kept as the summary
 OUTPUT_FORMAT = (
     'Reply with one JSON object and nothing else: {"summary": "<text>", "topics": ["<topic>", ...]}'
 )
@@ -54,6 +64,7 @@ class Summarizer:
 
     model: Model
     prompt: str | None = None  # replaces DEFAULT_INSTRUCTIONS; the conversation is still appended
+    max_runs: int = DEFAULT_MAX_RUNS  # runs sent in one update at most
 
 
 @dataclass
@@ -64,20 +75,34 @@ class SummaryOutcome:
     built_on: str | None = None  # the newest stored run when the summary was built
 
 
-def runs_since(runs_newest_first: Iterable[RunRecord], previous: dict[str, Any] | None) -> list[RunRecord]:
-    """Completed top-level runs after the one the previous summary covers, oldest first.
+def should_try(failures: int) -> bool:
+    """Whether to attempt an update after ``failures`` failed (or skipped) updates in a row: always
+    at first, then after 4, 8 and 16 turns, then every 32nd, so a model that cannot write summaries
+    costs a call now and then, not every turn."""
+    return failures < FAILURES_BEFORE_BACKOFF or failures in (4, 8, 16) or failures % 32 == 0
+
+
+def runs_since(
+    runs_newest_first: Iterable[RunRecord], previous: dict[str, Any] | None, limit: int | None = None
+) -> tuple[list[RunRecord], int]:
+    """Completed top-level runs after the one the previous summary covers, oldest first: the newest
+    ``limit`` of them, and how many earlier ones were left out.
 
     Reading stops at that run, so normally only the last segment of the session is parsed. Runs
-    stored after a failed summary attempt are picked up here, so nothing is skipped.
+    stored after a failed summary attempt are picked up here, up to the limit.
     """
     last = (previous or {}).get("last_run_id")
     newer: list[RunRecord] = []
+    left_out = 0
     for run in completed_runs(runs_newest_first):
         if last is not None and run.run_id == last:
             break
-        newer.append(run)
+        if limit is None or len(newer) < limit:
+            newer.append(run)
+        else:
+            left_out += 1
     newer.reverse()
-    return newer
+    return newer, left_out
 
 
 def render_conversation(runs: Iterable[RunRecord]) -> str:
@@ -90,7 +115,7 @@ def render_conversation(runs: Iterable[RunRecord]) -> str:
 
 
 def summary_messages(
-    prompt: str | None, previous: dict[str, Any] | None, runs: Iterable[RunRecord]
+    prompt: str | None, previous: dict[str, Any] | None, runs: Iterable[RunRecord], left_out: int = 0
 ) -> list[Message]:
     """The request: [system(instructions, previous summary, new messages, output format), user(ask)]."""
     parts = [prompt if prompt is not None else DEFAULT_INSTRUCTIONS]
@@ -102,12 +127,19 @@ def summary_messages(
             "The summary so far, covering the earlier part of the conversation. Merge the new messages "
             "below into it and return one updated summary (and topics):\n" + block(PREVIOUS_SUMMARY_TAG, body)
         )
+    if left_out:
+        parts.append(
+            f"{left_out} earlier exchange{'s' if left_out != 1 else ''} since the summary was last updated "
+            f"{'are' if left_out != 1 else 'is'} not shown (too many to send at once); the messages below "
+            "are the most recent ones."
+        )
     parts.append(block(CONVERSATION_TAG, render_conversation(runs)))
     # The tag lets the offline echo model recognise a summary request whatever the instructions are.
     parts.append(block(SUMMARY_REQUEST_TAG, OUTPUT_FORMAT))
     return [Message("system", "\n\n".join(parts)), Message("user", REQUEST)]
 
 
+_REFUSAL = re.compile(r"(i can ?not|i can't|i'm sorry|i am sorry|sorry|as an ai)\b", re.IGNORECASE)
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL | re.IGNORECASE)
 
 
@@ -136,6 +168,15 @@ def parse_summary(text: str | None) -> tuple[str, list[str]] | None:
             topics = []
         return summary.strip(), [str(t).strip() for t in topics if str(t).strip()]
     return None
+
+
+def plain_summary(text: str | None) -> str | None:
+    """A reply in plain text (no JSON in sight), as the summary: a small model that will not write
+    JSON still summarises. Text that tries to be JSON and fails is not taken."""
+    text = (text or "").strip()
+    if not text or text[0] in "{[`" or '"summary"' in text or _REFUSAL.match(text):
+        return None
+    return text if len(text) <= PLAIN_TEXT_LIMIT else text[: PLAIN_TEXT_LIMIT - 3].rstrip() + "..."
 
 
 def _now_iso() -> str:
@@ -172,8 +213,9 @@ def update_summary(
     no summary, no error.
     """
     newest = _Newest(stored_runs_newest_first)
+    limit = max(1, summarizer.max_runs)
     try:
-        new_runs = runs_since(newest, previous)
+        new_runs, left_out = runs_since(newest, previous, limit - (1 if current is not None else 0))
     except Exception as exc:  # the stored runs could not be read: do not guess which ones are covered
         return SummaryOutcome(
             None, error=f"the session's runs could not be read: {type(exc).__name__}: {exc}"
@@ -181,12 +223,15 @@ def update_summary(
     new_runs += [current] if current is not None else []
     if not new_runs:
         return SummaryOutcome(None, built_on=newest.run_id)
-    messages = summary_messages(summarizer.prompt, previous, new_runs)
+    messages = summary_messages(summarizer.prompt, previous, new_runs, left_out)
     try:
         completion = summarizer.model.complete(messages, None)
     except Exception as exc:  # any provider failure: the run itself succeeded and must be kept
         return SummaryOutcome(None, error=f"the summary model failed: {type(exc).__name__}: {exc}")
     parsed = parse_summary(completion.message.content)
+    plain = plain_summary(completion.message.content) if parsed is None else None
+    if plain is not None:
+        parsed = plain, list((previous or {}).get("topics") or [])
     if parsed is None:
         reply = " ".join((completion.message.content or "").split())[:200]
         return SummaryOutcome(
@@ -200,6 +245,6 @@ def update_summary(
         "topics": topics,
         "updated_at": _now_iso(),
         "last_run_id": new_runs[-1].run_id,
-        "run_count": int((previous or {}).get("run_count", 0)) + len(new_runs),
+        "run_count": int((previous or {}).get("run_count", 0)) + len(new_runs) + left_out,
     }
     return SummaryOutcome(summary, completion.usage, built_on=newest.run_id)

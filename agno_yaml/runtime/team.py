@@ -5,7 +5,8 @@ carries out the tool calls it asks for (delegating to members, Python tools), an
 model answers or the round limit is hit. Modes follow Agno's Team: coordinate (the leader writes the
 final answer), route (the member's answer is the answer, recorded as the leader's final message),
 broadcast (one task to every member). Whatever happens, the run is saved: a failure is stored as a
-failed run with the user's message and the error.
+failed run with the user's message and the error. Tool calls are carried out in ``calls.py``; the
+lines for replies that are not what they seem (empty, cut, too long) come from ``replies.py``.
 """
 
 from __future__ import annotations
@@ -13,22 +14,21 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..config.spec import TeamSpec
 from ..errors import Interrupted, MissingKeyError, ModelError, Problem, SessionError, StoreError, UsageError
-from ..messages import Message, RunRecord, ToolCall, ToolExecution, new_id
+from ..messages import Message, RunRecord, ToolExecution, completed_runs, new_id
 from ..models import OnText, is_offline
 from ..models.providers import missing_key
 from ..store import SessionInfo, SessionStore, StorePolicy
 from ..store.policy import redact
-from ..tools import DELEGATION_CONTEXT, SESSION_CONTEXT, ToolArgumentError, call_tool
-from ..tools.session import SessionContext
+from .calls import execute
 from .history import history_messages
 from .prompts import fill_placeholders, with_session_state, with_session_summary
+from .replies import answer_warnings, empty_reply, overflow, route_of
 from .sessions import SessionAPI
-from .summary import Summarizer, SummaryOutcome, update_summary
+from .summary import Summarizer, SummaryOutcome, should_try, update_summary
 from .turn import PARAGRAPH, Agent, Output, RunOutput, StoredRuns, Turn
 
 DEFAULT_MAX_ROUNDS = 10
@@ -39,10 +39,6 @@ __all__ = ["DEFAULT_MAX_ROUNDS", "DEFAULT_MAX_TOOL_CALLS", "Team"]
 
 class _RoundLimit(Exception):
     pass
-
-
-class _ToolError(Exception):
-    """A tool call the model got wrong; its text goes back to the model as the tool result."""
 
 
 class Team(SessionAPI):
@@ -138,12 +134,20 @@ class Team(SessionAPI):
                 turn.summary,
                 turn.state,
                 save_error=str(exc),
-                warnings=self._warnings(),
+                warnings=self._warnings(run),
+                route=route_of(self.spec.mode, run),
             )
         summary = stored.summary if stored is not None else None
         if candidate is not None and candidate.summary is not None and summary != candidate.summary:
             summary = self._summary_again(run, turn)  # another turn was stored meanwhile
-        return RunOutput(run, turn.member_runs, summary, turn.state, warnings=self._warnings())
+        return RunOutput(
+            run,
+            turn.member_runs,
+            summary,
+            turn.state,
+            warnings=self._warnings(run),
+            route=route_of(self.spec.mode, run),
+        )
 
     def _turn(
         self, message: str, user_id: str, session_id: str, stream: bool, on_text: OnText | None,
@@ -192,8 +196,12 @@ class Team(SessionAPI):
         self.store.check_writable()
         return exists
 
-    def _warnings(self) -> list[str]:
-        return [redact(w, self.secrets) for w in self.store.take_warnings()] if self.store else []
+    def _warnings(self, run: RunRecord) -> list[str]:
+        """The answer's own warnings (``replies``), then damage the store worked around."""
+        found = answer_warnings(self.spec.mode, run, self.leader, self.members)
+        if self.store is not None:
+            found += [redact(w, self.secrets) for w in self.store.take_warnings()]
+        return found
 
     def check_keys(self) -> None:
         """Refuse (MissingKeyError, exit 2) when a model of the team is a provider known to need an
@@ -238,10 +246,19 @@ class Team(SessionAPI):
         raised; the summary call's tokens count in the run's usage."""
         if self.summarizer is None or self.store is None:
             return None
+        failures = next((r.summary_failures for r in completed_runs(turn.past_runs)), 0)
+        if not should_try(failures):
+            run.summary_failures = failures + 1
+            run.summary_error = (
+                f"not tried: the summary model failed {failures} turns in a row, so it is tried only now and "
+                "then; agno-run sessions summary --refresh tries it now"
+            )
+            return None
         outcome = update_summary(self.summarizer, turn.summary, turn.past_runs, run)
         run.usage = run.usage + outcome.usage
         if outcome.error is not None:
             run.summary_error = redact(outcome.error, self.secrets)
+            run.summary_failures = failures + 1
         return outcome
 
     def _summary_again(self, run: RunRecord, turn: Turn) -> dict[str, Any] | None:
@@ -326,13 +343,34 @@ class Team(SessionAPI):
         on_text = turn.output.write if streams else None
         schemas = agent.tool_schemas()
         said: list[str] = []  # text written in rounds that also called tools: it is part of the answer
+        empty = 0  # empty replies so far: the first is asked again, the second fails the run
+        streaming = streams  # off after an empty streamed reply: the text is then written at once
         for _ in range(self.max_rounds):
-            completion = agent.model.complete(messages, schemas or None, stream=streams, on_text=on_text)
+            try:
+                completion = agent.model.complete(
+                    messages, schemas or None, stream=streaming, on_text=on_text if streaming else None
+                )
+            except ModelError as exc:
+                if exc.kind != "context_overflow":
+                    raise
+                raise ModelError(overflow(exc, agent, messages), kind=exc.kind) from exc
             run.usage = run.usage + completion.usage
             reply = completion.message
+            if not reply.tool_calls and not (reply.content or "").strip() and not said:
+                empty += 1
+                if empty == 1 and completion.finish_reason != "length":
+                    # A server that failed mid-way sends nothing with HTTP 200: ask once more, and not
+                    # streamed, since some servers cannot stream what was asked (llama-cpp-python
+                    # cannot stream a reply that may call a tool: "Automatic streaming tool choice").
+                    streaming = False
+                    continue
+                raise ModelError(empty_reply(agent, completion.finish_reason, empty))
+            if streams and not streaming and reply.content:
+                turn.output.write(reply.content)
             messages.append(reply)
             if not reply.tool_calls:
                 run.content = PARAGRAPH.join([*said, reply.content or ""]) if said else (reply.content or "")
+                run.truncated = completion.finish_reason == "length"
                 return
             if reply.content:
                 said.append(reply.content)
@@ -341,7 +379,7 @@ class Team(SessionAPI):
             answers: list[tuple[str, str]] = []  # (member id, answer) of successful delegations
             for n, call in enumerate(reply.tool_calls):
                 if n < self.max_tool_calls:
-                    result = self._execute(agent, call, run, turn, answers)
+                    result = execute(self, agent, call, run, turn, answers)
                 else:  # every call needs an answer, or the provider rejects the next request
                     result = (
                         f"Error: not carried out: at most {self.max_tool_calls} tool calls are carried out "
@@ -350,7 +388,7 @@ class Team(SessionAPI):
                     run.tool_calls.append(ToolExecution(call.id, call.name, call.arguments, error=result[7:]))
                 messages.append(Message("tool", result, tool_call_id=call.id, name=call.name))
             if is_leader and self.spec.mode == "route" and answers:
-                self._finish_route(run, said, answers)
+                self._finish_route(run, turn, said, answers)
                 return
         raise _RoundLimit(
             f"stopped after {self.max_rounds} model rounds without a final answer; "
@@ -358,7 +396,7 @@ class Team(SessionAPI):
         )
 
     @staticmethod
-    def _finish_route(run: RunRecord, said: list[str], answers: list[tuple[str, str]]) -> None:
+    def _finish_route(run: RunRecord, turn: Turn, said: list[str], answers: list[tuple[str, str]]) -> None:
         """Return the member's answer as written, and record it as the leader's final message.
 
         Agno leaves the answer only inside a tool message, so history and summaries miss it.
@@ -366,59 +404,13 @@ class Team(SessionAPI):
         run.content = PARAGRAPH.join([*said, *(answer for _, answer in answers)])
         run.answered_by = ",".join(dict.fromkeys(member for member, _ in answers))
         run.messages.append(Message("assistant", run.content))
+        answering = {member for member, _ in answers}
+        run.truncated = any(
+            r.truncated for r in turn.member_runs if r.parent_run_id == run.run_id and r.member in answering
+        )
 
-    def _execute(
-        self, agent: Agent, call: ToolCall, run: RunRecord, turn: Turn, answers: list[tuple[str, str]]
-    ) -> str:
-        execution = ToolExecution(call.id, call.name, call.arguments)
-        started = time.perf_counter()
-        try:
-            tool = agent.tools.get(call.name)
-            if tool is None:
-                names = list(agent.tools)
-                raise _ToolError(
-                    f"there is no tool named {call.name!r}; "
-                    + (
-                        f"call one of: {', '.join(names)}"
-                        if names
-                        else "no tools are available, answer directly"
-                    )
-                )
-            context: Any = None
-            if tool.context == SESSION_CONTEXT:
-                context = self._session_context(agent, turn)
-            elif tool.context == DELEGATION_CONTEXT:
-                context = _Delegation(self, run, turn, execution, answers)
-            result = call_tool(tool, call.arguments, context, turn.state)
-            execution.result = result
-        except (_ToolError, ToolArgumentError) as exc:
-            execution.error = str(exc)
-            result = f"Error: {exc}"
-        except ModelError:
-            raise
-        except (
-            Exception,
-            SystemExit,
-        ) as exc:  # the tool's own failure is reported to the model, which may recover
-            execution.error = f"{type(exc).__name__}: {exc}"
-            result = f"Error: the tool {call.name} raised {type(exc).__name__}: {exc}"
-        execution.duration = time.perf_counter() - started
-        if self.secrets:  # a tool's result or error may carry a key (a member's provider echoing it)
-            result = redact(result, self.secrets)
-            execution.result = (
-                redact(execution.result, self.secrets) if execution.result is not None else None
-            )
-            execution.error = redact(execution.error, self.secrets) if execution.error is not None else None
-        run.tool_calls.append(execution)
-        return result
-
-    def _session_context(self, agent: Agent, turn: Turn) -> SessionContext:
-        return SessionContext(
-            self.store, turn.session_id, turn.user_id, agent.member_id, turn.past_runs,
-            self.spec.num_history_sessions,
-        )  # fmt: skip
-
-    def _run_member(self, agent: Agent, task: str, parent: RunRecord, turn: Turn) -> RunRecord:
+    def run_member(self, agent: Agent, task: str, parent: RunRecord, turn: Turn) -> RunRecord:
+        """A member's own run for ``task``, delegated from ``parent``; a failure is recorded on it."""
         text = task if self.spec.determine_input_for_members else turn.message
         member_run = RunRecord(
             new_id(), turn.session_id, turn.user_id, text, parent_run_id=parent.run_id,
@@ -434,35 +426,3 @@ class Team(SessionAPI):
         member_run.duration = time.perf_counter() - started
         turn.member_runs.append(member_run)
         return member_run
-
-
-@dataclass
-class _Delegation:
-    """What the delegation tools reach during one leader tool call (``tools.delegation.Delegator``)."""
-
-    team: Team
-    run: RunRecord
-    turn: Turn
-    execution: ToolExecution
-    answers: list[tuple[str, str]] = field(default_factory=list)  # (member id, answer), route mode reads them
-
-    def delegate(self, member_id: str, task: str) -> str:
-        agent = self.team.members[member_id]  # the id was checked against the schema's enum
-        member_run = self.team._run_member(agent, task, self.run, self.turn)
-        self.execution.child_run_ids.append(member_run.run_id)
-        if member_run.status != "completed":
-            raise _ToolError(f"member {member_id} failed: {member_run.error}")
-        answer = (member_run.content or "").strip() or "The member gave no answer."
-        self.answers.append((member_id, answer))
-        return answer
-
-    def delegate_all(self, task: str) -> str:
-        parts = []
-        for agent in self.team.members.values():
-            member_run = self.team._run_member(agent, task, self.run, self.turn)
-            self.execution.child_run_ids.append(member_run.run_id)
-            if member_run.status == "completed":
-                parts.append(f"{agent.name}: {(member_run.content or '').strip() or 'No answer.'}")
-            else:
-                parts.append(f"{agent.name}: Error - {member_run.error}")
-        return "\n\n".join(parts)

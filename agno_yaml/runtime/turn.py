@@ -35,6 +35,7 @@ class Agent:
     add_history_to_context: bool = False
     num_history_runs: int | None = 3
     num_history_messages: int | None = None
+    max_tokens: int | None = None  # the model's output limit, when the file sets one (named in warnings)
 
     def tool_schemas(self) -> list[dict[str, Any]]:
         return [t.to_openai() for t in self.tools.values()]
@@ -49,7 +50,12 @@ class RunOutput:
     summary: dict[str, Any] | None = None  # the session's summary after this run (new, or the one kept)
     state: dict[str, Any] = field(default_factory=dict)  # the session's state after this run
     save_error: str | None = None  # the run happened but could not be stored (disk full, lock timeout)
-    warnings: list[str] = field(default_factory=list)  # damage the store worked around during the turn
+    warnings: list[str] = field(
+        default_factory=list
+    )  # a cut answer, a route not taken, store damage worked around
+    route: str | None = (
+        None  # route mode: "member" (a member's answer) or "leader" (the leader answered itself)
+    )
 
     @property
     def content(self) -> str | None:
@@ -86,7 +92,9 @@ class RunOutput:
             "user_id": run.user_id,
             "run_id": run.run_id,
             "member": run.answered_by,
-            "usage": self.usage.to_dict() | {"cost": self.usage.cost},
+            "route": self.route,
+            "truncated": run.truncated,
+            "usage": self.usage.to_dict() | {"cost": self.usage.cost, "estimated": self.usage.estimated},
             "duration_s": round(run.duration, 3),
             "summary": self.summary,  # the session summary after this turn; null when summaries are off
             "summary_error": run.summary_error,

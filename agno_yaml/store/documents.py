@@ -99,6 +99,9 @@ def parse_run(doc: Any) -> RunRecord:
         _text(doc, field, nullable=True)
     _text(doc, "model")
     _time(doc, "created_at")
+    if not isinstance(doc.get("summary_failures", 0), int) or isinstance(doc.get("summary_failures"), bool):
+        raise DamagedDocument("summary_failures is not an integer")
+    _check(doc, "truncated", (bool,), "true or false")
     if doc.get("status", "completed") not in _STATUSES:
         raise DamagedDocument(f"status is not one of {', '.join(_STATUSES)}")
     _check(doc, "messages", (list,), "a list")
