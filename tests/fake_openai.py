@@ -151,6 +151,8 @@ class _Handler(BaseHTTPRequestHandler):
             reply = Reply(
                 "error", status=500, error_body={"error": {"message": problem, "type": "server_error"}}
             )
+        if fake.latency:
+            fake._closing.wait(fake.latency)
         # The client may have given up (a timeout): expected in stall tests.
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             self._answer(body, reply)
@@ -319,6 +321,7 @@ class FakeOpenAI:
         self.requests: list[dict[str, Any]] = []
         self.request_headers: list[dict[str, str]] = []
         self.strict = False  # answer requests a chat template cannot render with HTTP 500
+        self.latency = 0.0  # seconds every answer waits first, as a provider's model does (benchmarks)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 

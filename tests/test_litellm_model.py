@@ -7,6 +7,7 @@ litellm is imported.
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
@@ -511,3 +512,68 @@ with FakeOpenAI() as fake:
     assert result["calls"] == ["f"]
     assert result["gateway"] == []
     assert not any("mcp" in key for key in result["body_keys"])
+
+
+@pytest.mark.slow
+def test_loading_litellm_turns_the_collector_back_on_and_warms_the_first_request() -> None:
+    # load_litellm() imports litellm with the cyclic garbage collector off, then freezes what it
+    # loaded: in a fresh process the collector must be on again afterwards, nothing printed, and the
+    # first request must still work without importing the openai SDK's resources or litellm's proxy
+    # types then (the warm-up did).
+    code = """
+import contextlib, gc, io, json, sys
+sys.path.insert(0, "tests")
+from fake_openai import FakeOpenAI
+from agno_yaml.config.spec import ModelSpec
+from agno_yaml.messages import Message
+from agno_yaml.models.litellm import LiteLLMModel
+from agno_yaml.models.providers import load_litellm
+before = gc.isenabled()
+out, err = io.StringIO(), io.StringIO()
+with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+    load_litellm()
+result = {"before": before, "after": gc.isenabled(), "frozen": gc.get_freeze_count() > 0,
+          "printed": out.getvalue() + err.getvalue()}
+loaded = set(sys.modules)
+with FakeOpenAI() as fake:
+    fake.add_text("still answers")
+    spec = ModelSpec("openai/x", api_base=fake.base_url, api_key="k", timeout=5.0)
+    reply = LiteLLMModel(spec).complete([Message("user", "hi")])
+result["answer"] = reply.message.content
+result["late"] = sorted(m for m in set(sys.modules) - loaded if m.startswith(("openai.", "litellm.proxy")))
+result["still_on"] = gc.isenabled()
+print(json.dumps(result))
+"""
+    repo = Path(__file__).resolve().parents[1]
+    run = subprocess.run(
+        [sys.executable, "-W", "error", "-c", code], capture_output=True, text=True, check=True, cwd=repo
+    )
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    assert result == {
+        "before": True,
+        "after": True,
+        "frozen": True,
+        "printed": "",
+        "answer": "still answers",
+        "late": [],
+        "still_on": True,
+    }
+
+
+def test_loading_litellm_leaves_a_collector_that_was_off_off(
+    fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agno_yaml.models import providers
+
+    monkeypatch.setattr(providers, "_litellm", None)  # load again (litellm itself stays imported)
+    gc.disable()
+    try:
+        providers.load_litellm()
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    monkeypatch.setattr(providers, "_litellm", None)
+    providers.load_litellm()
+    assert gc.isenabled()
+    fake_openai.add_text("after a reload")
+    assert make(fake_openai).complete(HI).message.content == "after a reload"

@@ -35,6 +35,11 @@ def test_wheel_installs_and_prints_the_schema(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     (wheel,) = dist.glob("agno_yaml-*.whl")
+    import zipfile
+
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for page in ("index.html", "app.js", "style.css"):  # the session viewer ships in the package
+        assert f"agno_yaml/server/static/{page}" in names
 
     env_dir = tmp_path / "fresh"
     venv.EnvBuilder(with_pip=False).create(env_dir)

@@ -50,15 +50,6 @@ def table(headers: list[str], rows: list[list[str]], terminal: bool) -> str:
     return captured.get()
 
 
-def session_json(info: SessionInfo) -> dict[str, Any]:
-    return {
-        "session_id": info.session_id, "user_id": info.user_id, "team_id": info.team_id,
-        "created_at": info.created_at, "updated_at": info.updated_at, "turns": info.turn_count,
-        "runs": info.run_count, "first_message": info.first_message, "summary": info.summary,
-        "session_state": info.session_state,
-    }  # fmt: skip
-
-
 def _usage(run: RunRecord) -> str:
     cost = f", ${run.usage.cost:.6f}" if run.usage.cost else ""
     return f"{run.usage.total_tokens} tokens{cost}, {run.duration:.2f} s"

@@ -107,6 +107,12 @@ def complete_session(ctx: click.Context, param: click.Parameter, incomplete: str
     "--allow-unsafe-tools", is_flag=True, help="Accept standard-library functions (os:system ...) as tools."
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing on stderr but errors.")
+@click.option(
+    "--no-worker",
+    is_flag=True,
+    help="Run in this process even when a warm worker is running (agno-run worker start); "
+    "also AGNO_RUN_NO_WORKER=1.",
+)
 def run_command(
     team_file: str,
     message: str | None,
@@ -123,6 +129,7 @@ def run_command(
     strict: bool,
     allow_unsafe_tools: bool,
     quiet: bool,
+    no_worker: bool,
 ) -> None:
     """Run one turn of a team: agno-run TEAM.yaml "MESSAGE"."""
     from .turns import RunRequest, run_turns

@@ -112,12 +112,12 @@ def list_(
     team_file: str | None, db: str | None, user_id: str | None, limit: int | None, as_json: bool
 ) -> None:
     """The user's sessions, newest first: id, team, created, updated, turns, first message, summary."""
-    from .render import session_json, session_rows, table
+    from .render import session_rows, table
 
     scope = _Scope(team_file, db, user_id)
     found = scope.view.list_sessions(scope.user, limit=limit)
     if as_json:
-        _json([session_json(s) for s in found])
+        _json([s.public() for s in found])
     else:
         headers = ["ID", "TEAM", "CREATED", "UPDATED", "TURNS", "FIRST MESSAGE", "SUMMARY"]
         _out(table(headers, session_rows(found), sys.stdout.isatty()))

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..config.spec import DEFAULT_NUM_RETRIES, DEFAULT_TIMEOUT_S, ModelSpec
+from .offthread import DeadlinePassed
 from .providers import env_api_base, key_var, provider_of, safe_url
-from .worker import DeadlinePassed
 
 __all__ = ["Failure", "classify", "detail", "explain", "retry_after"]
 

@@ -13,7 +13,7 @@ Choices, and why (numbers in shared/notes/deps-measured.md, section 1):
   parallel calls when the server leaves out ``index``).
 - litellm runs on a worker thread (its import, each request, the stream), never on the caller's, so
   a signal's exception is raised in our code, not inside litellm; the wait there also bounds the
-  whole call by ``timeout`` (see ``worker.py``).
+  whole call by ``timeout`` (see ``offthread.py``).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from ..errors import ModelError
 from ..messages import Completion, Message, ToolCall, Usage
 from . import OnText
 from .failures import Failure, classify, explain
+from .offthread import Emit, off_caller_thread
 from .providers import (
     ONLY_LOCAL_ENV,
     env_api_base,
@@ -39,7 +40,6 @@ from .providers import (
     safe_url,
 )
 from .streaming import StreamState
-from .worker import Emit, off_caller_thread
 
 _UNPRICED: set[str] = set()  # models litellm has no price for: skip the failing lookup next time
 

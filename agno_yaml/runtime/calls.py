@@ -51,6 +51,8 @@ def execute(
     """Carry out one tool call of ``agent``'s reply and record it on ``run``; the text returned is
     the tool result the model reads (an ``Error: ...`` it can act on when the call failed)."""
     execution = ToolExecution(call.id, call.name, call.arguments)
+    who = agent.member_id or "leader"
+    turn.emit("tool_call", {"agent": who, "call_id": call.id, "name": call.name, "arguments": call.arguments})
     started = time.perf_counter()
     try:
         tool = agent.tools.get(call.name)
@@ -84,6 +86,13 @@ def execute(
         execution.result = redact(execution.result, team.secrets) if execution.result is not None else None
         execution.error = redact(execution.error, team.secrets) if execution.error is not None else None
     run.tool_calls.append(execution)
+    turn.emit(
+        "tool_result",
+        {
+            "agent": who, "call_id": call.id, "name": call.name, "result": execution.result,
+            "error": execution.error, "duration_s": round(execution.duration, 3),
+        },
+    )  # fmt: skip
     return result
 
 
@@ -104,10 +113,22 @@ class _Delegation:
     execution: ToolExecution
     answers: list[tuple[str, str]] = field(default_factory=list)  # (member id, answer), route mode reads them
 
-    def delegate(self, member_id: str, task: str) -> str:
-        agent = self.team.members[member_id]  # the id was checked against the schema's enum
-        member_run = self.team.run_member(agent, task, self.run, self.turn)
+    def _member(self, member_id: str, task: str) -> RunRecord:
+        """Run one member for ``task``, telling the turn's listener when it starts and ends."""
+        self.turn.emit("delegation", {"member_id": member_id, "task": task})
+        member_run = self.team.run_member(self.team.members[member_id], task, self.run, self.turn)
         self.execution.child_run_ids.append(member_run.run_id)
+        self.turn.emit(
+            "member_done",
+            {
+                "member_id": member_id, "run_id": member_run.run_id, "status": member_run.status,
+                "answer": member_run.content, "error": member_run.error,
+            },
+        )  # fmt: skip
+        return member_run
+
+    def delegate(self, member_id: str, task: str) -> str:
+        member_run = self._member(member_id, task)  # the id was checked against the schema's enum
         if member_run.status != "completed":
             raise ToolError(f"member {member_id} failed: {member_run.error}")
         answer = (member_run.content or "").strip()
@@ -118,9 +139,8 @@ class _Delegation:
 
     def delegate_all(self, task: str) -> str:
         parts = []
-        for agent in self.team.members.values():
-            member_run = self.team.run_member(agent, task, self.run, self.turn)
-            self.execution.child_run_ids.append(member_run.run_id)
+        for member_id, agent in self.team.members.items():
+            member_run = self._member(member_id, task)
             if member_run.status == "completed":
                 answer = (member_run.content or "").strip()
                 parts.append(f"{agent.name}: {answer}" if answer else f"{agent.name}: Error - gave no answer")

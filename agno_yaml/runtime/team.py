@@ -29,7 +29,7 @@ from .prompts import fill_placeholders, with_session_state, with_session_summary
 from .replies import answer_warnings, empty_reply, overflow, route_of
 from .sessions import SessionAPI
 from .summary import Summarizer, SummaryOutcome, should_try, update_summary
-from .turn import PARAGRAPH, Agent, Output, RunOutput, StoredRuns, Turn
+from .turn import PARAGRAPH, Agent, OnEvent, Output, RunOutput, StoredRuns, Turn
 
 DEFAULT_MAX_ROUNDS = 10
 DEFAULT_MAX_TOOL_CALLS = 16
@@ -88,6 +88,7 @@ class Team(SessionAPI):
         stream: bool = False,
         on_text: OnText | None = None,
         state: Mapping[str, Any] | None = None,
+        on_event: OnEvent | None = None,
     ) -> RunOutput:
         """Run one turn of ``session_id`` for ``user_id`` and save it (completed, failed or cancelled).
 
@@ -96,10 +97,12 @@ class Team(SessionAPI):
         anything is stored. Once it has started, the user's message is stored whatever happens:
         a failure as a failed run, an interruption (Ctrl-C, or a signal the caller turns into
         KeyboardInterrupt) as a cancelled run with the text shown so far. ``state`` sets values of
-        the session's state for this turn and the ones after it.
+        the session's state for this turn and the ones after it. ``on_event`` hears each tool call,
+        its result, and each delegation as it happens (``turn.OnEvent``).
         """
         self.check_keys()
         turn = self._turn(message, user_id, session_id, stream, on_text, state)
+        turn.on_event = on_event
         run = RunRecord(new_id(), session_id, user_id, message, model=self.leader.model.name)
         started = time.perf_counter()
         candidate: SummaryOutcome | None = None

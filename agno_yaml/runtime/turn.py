@@ -9,7 +9,7 @@ for the answer).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +19,9 @@ from ..store import SessionStore
 from ..tools import ToolDef
 
 ENVELOPE_VERSION = 1
+# What a turn does as it happens, for a caller that shows it live (the HTTP server's event stream):
+# ``on_event(kind, data)`` with kind "tool_call", "tool_result", "delegation" or "member_done".
+OnEvent = Callable[[str, dict[str, Any]], None]
 PARAGRAPH = "\n\n"  # joins the parts of an answer: text written before tool calls, route answers
 
 
@@ -142,6 +145,11 @@ class Turn:
     summary: dict[str, Any] | None = None  # the session's stored summary when the turn started
     member_runs: list[RunRecord] = field(default_factory=list)
     state: dict[str, Any] = field(default_factory=dict)  # the session's live state: tools change it
+    on_event: OnEvent | None = None
+
+    def emit(self, kind: str, data: dict[str, Any]) -> None:
+        if self.on_event is not None:
+            self.on_event(kind, data)
 
 
 @dataclass

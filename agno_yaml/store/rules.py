@@ -41,6 +41,15 @@ class SessionInfo:
     turn_count: int = 0  # top-level runs: the turns a person had
     first_message: str | None = None  # the user's first message, to recognise the session by
 
+    def public(self) -> dict[str, Any]:
+        """The session as ``sessions list --json`` and the HTTP API show it."""
+        return {
+            "session_id": self.session_id, "user_id": self.user_id, "team_id": self.team_id,
+            "created_at": self.created_at, "updated_at": self.updated_at, "turns": self.turn_count,
+            "runs": self.run_count, "first_message": self.first_message, "summary": self.summary,
+            "session_state": self.session_state,
+        }  # fmt: skip
+
     @property
     def summary_line(self) -> str | None:
         text = str((self.summary or {}).get("summary") or "").strip()

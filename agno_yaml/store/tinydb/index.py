@@ -58,6 +58,9 @@ class SessionIndex:
         self.path = os.path.join(root, INDEX_FILE)
         self.timeout = timeout
         self._local = threading.local()
+        # Writers of this process take turns here: SQLite's own busy handler, met by threads of one
+        # process (a server's turns), backs off by sleeping, up to 100 ms a time.
+        self._writing = threading.Lock()
 
     def exists(self) -> bool:
         return os.path.exists(self.path)
@@ -86,6 +89,15 @@ class SessionIndex:
 
     @contextlib.contextmanager
     def _db(self, write: bool = False) -> Iterator[sqlite3.Connection]:
+        if not write:
+            with self._opened() as db:
+                yield db
+            return
+        with self._writing, self._opened(write=True) as db:
+            yield db
+
+    @contextlib.contextmanager
+    def _opened(self, write: bool = False) -> Iterator[sqlite3.Connection]:
         try:
             db = self._connection()
         except sqlite3.DatabaseError as e:
