@@ -11,12 +11,13 @@ import copy
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pgkit import pg_server, postgres_url  # noqa: F401 - fixtures for the postgres backend
 from storekit import ALICE, BOB, make_run, tool_run
 
 from agno_yaml.errors import SessionError, UsageError
@@ -53,13 +54,42 @@ def _tinydb(tmp_path: Path) -> Backend:
     return Backend("tinydb", lambda: TinyDBStore(root), snapshot)
 
 
-BACKENDS = {"memory": _memory, "tinydb": _tinydb}
+def _postgres(url: str, opened: list[Any]) -> Backend:
+    import psycopg
+
+    from agno_yaml.store.postgres import PostgresStore
+
+    def open_again() -> SessionStore:
+        store = PostgresStore(url, max_size=4)
+        opened.append(store)
+        return store
+
+    def snapshot() -> Any:
+        """Every row of the store's tables (tables without rows count as nothing: the schema is
+        created when a store is first used, which stores nothing)."""
+        with psycopg.connect(url) as conn:
+            names = conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall()
+            found = {}
+            for (table,) in names:
+                if table != "agno_meta":
+                    found[table] = conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall()
+            return {table: rows for table, rows in found.items() if rows}
+
+    return Backend("postgres", open_again, snapshot)
+
+
+BACKENDS: dict[str, Any] = {"memory": _memory, "tinydb": _tinydb, "postgres": _postgres}
 
 
 @pytest.fixture(params=sorted(BACKENDS))
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
-    made: Backend = BACKENDS[request.param](tmp_path)
-    return made
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    if request.param != "postgres":
+        yield BACKENDS[request.param](tmp_path)
+        return
+    opened: list[Any] = []  # every store a test opened, closed after it (each holds a pool)
+    yield _postgres(request.getfixturevalue("postgres_url"), opened)
+    for store in opened:
+        store.close()
 
 
 @pytest.fixture

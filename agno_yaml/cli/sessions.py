@@ -10,6 +10,7 @@ newest. None of these commands imports litellm (``summary --refresh`` does, to c
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from dataclasses import asdict
@@ -29,6 +30,7 @@ Examples:
   agno-run sessions export session_101 -u user_101 -o s101.json
   agno-run sessions import s101.json --db other-store -u user_101
   agno-run sessions prune --older-than 30d -u user_101 --yes
+  agno-run sessions copy --from ~/.local/share/agno-run --to postgresql://me@127.0.0.1/agno
 """
 
 
@@ -101,7 +103,7 @@ def _json(value: Any) -> None:
 
 @cli.group(epilog=SESSIONS_EPILOG)
 def sessions() -> None:
-    """See and look after stored sessions: list, show, search, export, import, delete, repair."""
+    """See and look after stored sessions: list, show, search, export, import, copy, delete, repair."""
 
 
 @sessions.command("list")
@@ -349,3 +351,47 @@ def repair(ref: str, team_file: str | None, db: str | None, user_id: str | None,
     else:
         click.echo(report.summary())
     scope.done()
+
+
+@sessions.command()
+@click.option("--from", "source", required=True, metavar="STORE", help="Copy from this store (as for --db).")
+@click.option("--to", "target", required=True, metavar="STORE", help="Copy into this store (as for --db).")
+@click.option(
+    "-u", "--user", "user_id", metavar="USER", help="Only this user's sessions (default: every user's)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def copy(source: str, target: str, user_id: str | None, as_json: bool) -> None:
+    """Copy every session of one store into another (a directory, or a postgresql:// URL), each
+    whole, keeping its owner, ids, times and runs. Sessions already there are skipped, so running it
+    again finishes a copy that was cut short; one held there differently is a conflict, left as it
+    is. Exit status 1 when anything conflicted or failed (one line each on stderr)."""
+    from ..errors import EXIT_RUN_FAILED
+    from ..store import open_store
+    from ..store.copy import SessionCopy, copy_sessions
+
+    def reported(result: SessionCopy) -> None:
+        if result.outcome in ("conflict", "failed"):
+            err(result.line())
+
+    if "://" not in source and source != "memory:" and not os.path.isdir(os.path.expanduser(source)):
+        raise UsageError(f"--from {source}: there is no session store there (no such directory)")
+    stores = [open_store(None, source)]
+    try:
+        stores.append(open_store(None, target))
+        if stores[0].location == stores[1].location and stores[0].location != "memory:":
+            raise UsageError(f"--from and --to are the same store ({stores[0].location}); name two stores")
+        report = copy_sessions(stores[0], stores[1], user_id, on_session=reported)
+        for store in stores:
+            for warning in store.take_warnings():
+                err(f"warning: {warning}")
+    finally:
+        for store in stores:  # a database store holds a connection pool
+            close = getattr(store, "close", None)
+            if close is not None:
+                close()
+    if as_json:
+        _json(report.to_dict())
+    else:
+        click.echo(report.summary())
+    if not report.ok:
+        sys.exit(EXIT_RUN_FAILED)

@@ -65,6 +65,8 @@ def build_member(raw: Mapping[str, Any], team_model: ModelSpec) -> MemberSpec:
 def _store(raw: Mapping[str, Any] | None, base_dir: str) -> StoreSpec:
     if not raw:
         return StoreSpec()
+    if raw.get("url"):
+        return StoreSpec(url=str(raw["url"]))
     path = os.path.expanduser(str(raw["path"]))
     return StoreSpec(path=os.path.normpath(os.path.join(base_dir, path)))
 

@@ -202,6 +202,8 @@ class Checker:
                 module, _, func = value.rpartition(".")
                 fix = f"did you mean {module}:{func}? A tool is module:function"
             self.add(path, f"{shown} is not a tool reference", fix)
+        elif path and path[-1] == "url" and "db" in path:
+            self.add(path, f"{shown} is not a PostgreSQL URL", "write postgresql://USER@HOST:PORT/DBNAME")
         else:
             self.add(path, f"{shown} does not have the expected form", f"it must match {err.validator_value}")
 
@@ -213,10 +215,22 @@ class Checker:
         self.add(path, f"{shown} is not one of {', '.join(options)}", fix)
 
     def on_minProperties(self, err: Any, path: JsonPath) -> None:
-        self.add(path, "the mapping is empty", "give content and/or tool_calls")
+        if err.schema is self.schema["$defs"].get("db"):
+            self.add(path, "the mapping is empty", _DB_FIX)
+        else:
+            self.add(path, "the mapping is empty", "give content and/or tool_calls")
+
+    def on_maxProperties(self, err: Any, path: JsonPath) -> None:
+        if err.schema is self.schema["$defs"].get("db"):
+            self.add(path, "both path and url are given", _DB_FIX)
+        else:
+            self.add(path, "has too many keys", "see `agno-run schema` for what this key accepts")
 
     def sorted(self) -> list[Problem]:
         return sorted(self.problems, key=lambda p: (p.line, p.col, p.path, p.message))
+
+
+_DB_FIX = "give one of: path: DIRECTORY (TinyDB files) or url: postgresql://USER@HOST/DBNAME"
 
 
 def unknown_key_advice(

@@ -96,6 +96,7 @@ class StoreSpec:
     ``AGNO_RUN_DB`` or the per-user default store."""
 
     path: str | None = None
+    url: str | None = None  # a PostgreSQL database instead of a directory
 
 
 @dataclass(frozen=True)

@@ -42,8 +42,8 @@ def store_target(db: StoreSpec | None = None, override: str | os.PathLike[str] |
     """Where sessions go, as text: a directory path or ``memory:``, by the precedence above."""
     if override is not None and os.fspath(override).strip():
         return os.fspath(override)
-    if db is not None and db.path:
-        return db.path
+    if db is not None and (db.url or db.path):
+        return db.url or db.path  # type: ignore[return-value]
     return os.environ.get(ENV_VAR, "").strip() or default_store_path()
 
 
@@ -56,9 +56,13 @@ def open_store(db: StoreSpec | None = None, override: str | os.PathLike[str] | N
         return MemoryStore()
     if "://" in target:
         scheme = target.split("://", 1)[0]
+        if scheme in ("postgresql", "postgres"):
+            from .postgres import PostgresStore
+
+            return PostgresStore(target)
         raise UsageError(
-            f"the session store {scheme}://... is not supported by this version; give a directory "
-            f"(--db, db: {{path: ...}} or {ENV_VAR}) or {MEMORY}"
+            f"the session store {scheme}://... is not supported; give a directory (--db, db: {{path: ...}} "
+            f"or {ENV_VAR}), a postgresql://USER@HOST/DBNAME URL, or {MEMORY}"
         )
     from .tinydb import TinyDBStore
 
