@@ -208,6 +208,7 @@ class RunRecord:
     summary_error: str | None = None  # leader runs: why the session summary was not updated after it
     summary_failures: int = 0  # leader runs: turns in a row, this one included, whose summary update failed
     truncated: bool = False  # the answer was cut by the model's max_tokens (finish_reason "length")
+    output: Any = None  # the answer parsed as JSON and checked against the agent's output_schema
 
     @property
     def is_top_level(self) -> bool:
@@ -241,6 +242,8 @@ class RunRecord:
             out["summary_failures"] = self.summary_failures
         if self.truncated:
             out["truncated"] = True
+        if self.output is not None:
+            out["output"] = self.output
         return out
 
     @classmethod
@@ -266,6 +269,7 @@ class RunRecord:
             summary_error=data.get("summary_error"),
             summary_failures=int(data.get("summary_failures") or 0),
             truncated=bool(data.get("truncated", False)),
+            output=data.get("output"),
         )
 
 

@@ -17,6 +17,7 @@ from agno_yaml.store.tinydb import TinyDBStore as SessionStore
 
 ROOT = Path(__file__).resolve().parent.parent
 MULTILINGUAL = str(ROOT / "teams" / "multilingual.yaml")
+MCP_TEAM = str(ROOT / "teams" / "mcp-tools.yaml")
 
 
 def agno(*args: str, input: str | None = None) -> Result:
@@ -60,7 +61,7 @@ def test_message_from_stdin_and_json_envelope(db: str) -> None:
     assert set(data) == {
         "version", "status", "answer", "error", "team_id", "session_id", "new_session",
         "user_id", "run_id", "member", "usage", "duration_s", "summary", "summary_error", "saved",
-        "save_error", "warnings", "session_state", "route", "truncated",
+        "save_error", "warnings", "session_state", "route", "truncated", "output",
     }  # fmt: skip
     assert set(data["usage"]) == {"input_tokens", "output_tokens", "total_tokens", "cost", "estimated"}
     assert data["usage"]["estimated"] is True and data["route"] == "member" and data["truncated"] is False
@@ -202,10 +203,11 @@ def test_fast_commands_import_neither_litellm_nor_asyncio_nor_the_store(tmp_path
         import sys
         from click.testing import CliRunner
         from agno_yaml.cli import cli
-        for args in (["--help"], ["validate", {MULTILINGUAL!r}], ["schema"], ["inspect", {MULTILINGUAL!r}]):
+        for args in (["--help"], ["validate", {MULTILINGUAL!r}], ["schema"], ["inspect", {MULTILINGUAL!r}],
+                     ["validate", {MCP_TEAM!r}]):
             result = CliRunner().invoke(cli, args)
             assert result.exit_code == 0, (args, result.output)
-            heavy = [m for m in ("litellm", "asyncio", "filelock", "tinydb") if m in sys.modules]
+            heavy = [m for m in ("litellm", "asyncio", "filelock", "tinydb", "mcp") if m in sys.modules]
             assert heavy == [], (args, heavy)
         print("ok")
         """

@@ -14,17 +14,18 @@ from jsonschema import Draft202012Validator
 from agno_yaml import config
 from agno_yaml.config import schema as schema_mod
 from agno_yaml.config import spec
-from agno_yaml.config.spec import MemberSpec, ModelSpec, StoreSpec, SummarySpec, TeamSpec
+from agno_yaml.config.spec import McpServerSpec, MemberSpec, ModelSpec, StoreSpec, SummarySpec, TeamSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = config.load_schema()
 # (where the properties live in the schema, the dataclass they become, fields that are not keys)
 LEVELS = [
     (None, TeamSpec, {"source"}),
-    ("member", MemberSpec, set()),
+    ("member", MemberSpec, {"team"}),  # a team member is the teamMember definition
     ("model", ModelSpec, set()),
     ("db", StoreSpec, set()),
     ("session_summary_manager", SummarySpec, set()),
+    ("mcpServer", McpServerSpec, {"cwd"}),
 ]
 
 

@@ -197,6 +197,10 @@ class Worker:
         except BaseException:  # noqa: BLE001 - whatever happens the caller must get an exit code
             code = 1
         finally:
+            mcp = sys.modules.get("agno_yaml.tools.mcp_servers")  # os._exit runs no atexit handler
+            if mcp is not None:
+                with contextlib.suppress(Exception):
+                    mcp.stop_all()
             with contextlib.suppress(Exception):
                 send_frame(conn, {"exit": code})
             os._exit(code)

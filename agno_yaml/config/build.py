@@ -11,11 +11,13 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from copy import deepcopy
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from .output_schema import is_file_reference
 from .schema import properties
-from .spec import MemberSpec, ModelSpec, StoreSpec, SummarySpec, TeamSpec, member_id_from_name
+from .spec import McpServerSpec, MemberSpec, ModelSpec, StoreSpec, SummarySpec, TeamSpec, member_id_from_name
 
 
 def _with_defaults(raw: Mapping[str, Any], section: str | None) -> dict[str, Any]:
@@ -55,8 +57,21 @@ def build_model(raw: str | Mapping[str, Any]) -> ModelSpec:
     return ModelSpec(**values)
 
 
-def build_member(raw: Mapping[str, Any], team_model: ModelSpec) -> MemberSpec:
+def build_mcp_servers(raw: Any, base_dir: str) -> tuple[McpServerSpec, ...]:
+    """The ``mcp_servers`` list (already validated); commands run in the team file's directory."""
+    servers = []
+    for item in raw or ():
+        values = _with_defaults(item, "mcpServer")
+        for key in ("env", "headers"):
+            values[key] = {str(k): str(v) for k, v in (values.get(key) or {}).items()}
+        values["cwd"] = base_dir
+        servers.append(McpServerSpec(**values))
+    return tuple(servers)
+
+
+def build_member(raw: Mapping[str, Any], team_model: ModelSpec, base_dir: str | None = None) -> MemberSpec:
     values = _with_defaults(raw, "member")
+    values["mcp_servers"] = build_mcp_servers(values.get("mcp_servers"), os.path.abspath(base_dir or "."))
     values["model"] = build_model(raw["model"]) if "model" in raw else team_model
     values.setdefault("id", member_id_from_name(values["name"]))
     return MemberSpec(**values)
@@ -71,17 +86,54 @@ def _store(raw: Mapping[str, Any] | None, base_dir: str) -> StoreSpec:
     return StoreSpec(path=os.path.normpath(os.path.join(base_dir, path)))
 
 
-def build_team(data: Mapping[str, Any], source: str = "<team>", base_dir: str | None = None) -> TeamSpec:
+def _output_schema(raw: Mapping[str, Any] | None, base_dir: str) -> Mapping[str, Any] | None:
+    """An inline schema as written; a relative ``{file: PATH}`` resolved against the team file's
+    directory, as ``db.path`` is (whether the file exists is checked by validate and compile)."""
+    if raw is None or not is_file_reference(raw) or not isinstance(raw["file"], str):
+        return raw
+    return {"file": os.path.normpath(os.path.join(base_dir, os.path.expanduser(raw["file"])))}
+
+
+def build_team_member(raw: Mapping[str, Any], team: TeamSpec, team_model: ModelSpec) -> MemberSpec:
+    """A member that is a team: it is delegated to by its id (default: the team's), with its role
+    (default: the team's description)."""
+    return MemberSpec(
+        name=str(raw.get("name") or team.name),
+        id=str(raw.get("id") or team.id),
+        model=team.model if team.model is not None else team_model,
+        role=raw.get("role") or team.description,
+        team=team,
+    )
+
+
+def build_team(
+    data: Mapping[str, Any],
+    source: str = "<team>",
+    base_dir: str | None = None,
+    nested: Mapping[int, TeamSpec] | None = None,
+) -> TeamSpec:
     """A TeamSpec from validated team data, resolved as Agno resolves a Team's arguments.
 
     ``base_dir`` is the directory a relative ``db.path`` is resolved against: the team file's own
-    directory for a file, the working directory when not given.
+    directory for a file, the working directory when not given. ``nested`` holds the built teams of
+    the members that are teams, by member index (``load`` resolves and checks them).
     """
     values = _with_defaults(data, None)
     model = build_model(values["model"])
     values["model"] = model
-    values["members"] = tuple(build_member(m, model) for m in data.get("members", ()))
+    nested = nested or {}
+    values["members"] = tuple(
+        build_team_member(m, nested[i], model) if i in nested else build_member(m, model, base_dir)
+        for i, m in enumerate(data.get("members", ()))
+    )
     values["db"] = _store(values.get("db"), os.path.abspath(base_dir or os.curdir))
+    values["mcp_servers"] = build_mcp_servers(values.get("mcp_servers"), os.path.abspath(base_dir or "."))
+    here = os.path.abspath(base_dir or os.curdir)
+    values["output_schema"] = _output_schema(values.get("output_schema"), here)
+    values["members"] = tuple(
+        replace(m, output_schema=_output_schema(m.output_schema, here)) if m.output_schema else m
+        for m in values["members"]
+    )
     values.setdefault("name", Path(source).stem or "team")
     values.setdefault("id", member_id_from_name(values["name"]))
     if "num_history_messages" in data and "num_history_runs" not in data:

@@ -71,6 +71,88 @@ def _split(problems: list[Problem]) -> tuple[list[Problem], list[Problem]]:
     return errors, [p for p in problems if p.severity != "error"]
 
 
+@dataclass
+class _Nesting:
+    """What following the teams among a file's members needs and finds."""
+
+    env: Mapping[str, str] | None
+    override: ModelOverride | None
+    allow_unsafe_tools: bool
+    chain: tuple[str, ...]  # the team files from the top one to here: a reference back is a cycle
+    secrets: set[str] = field(default_factory=set)
+
+
+def _member_teams(
+    data: Mapping[str, Any], doc: YamlDoc, base_dir: str, nesting: _Nesting, at: JsonPath = ()
+) -> tuple[dict[int, TeamSpec], list[Problem]]:
+    """The teams among the members of ``data`` (a team file's data, or an inline team at ``at`` of
+    ``doc``), built by member index, and every problem in them, each at its own file's line. A
+    referenced file is read and checked (nothing of it is imported); a cycle is refused."""
+    built: dict[int, TeamSpec] = {}
+    problems: list[Problem] = []
+    members = data.get("members")
+    for index, member in enumerate(members if isinstance(members, list) else []):
+        if not isinstance(member, Mapping) or "team" not in member:
+            continue
+        where: JsonPath = (*at, "members", index, "team")
+        value = member["team"]
+        if isinstance(value, Mapping):
+            inner, found = _member_teams(value, doc, base_dir, nesting, where)
+            problems += found
+            if not any(p.severity == "error" for p in found):
+                built[index] = build_team(
+                    _inherit(value, data), source=doc.file, base_dir=base_dir, nested=inner
+                )
+            continue
+        if not isinstance(value, str):
+            continue  # the schema said so already
+        path = os.path.normpath(os.path.join(base_dir, os.path.expanduser(value)))
+        if path in nesting.chain:
+            cycle = " -> ".join(
+                os.path.basename(p) for p in (*nesting.chain[nesting.chain.index(path) :], path)
+            )
+            problems.append(
+                doc.problem(
+                    where,
+                    f"team files include each other in a cycle: {cycle}",
+                    "remove one of the references",
+                )
+            )
+            continue
+        if not os.path.isfile(path):
+            problems.append(
+                doc.problem(where, f"no team file at {value} ({path})", "give a path relative to this file")
+            )
+            continue
+        try:
+            sub_doc = load_yaml(path)
+        except ConfigError as err:
+            problems += err.problems
+            continue
+        sub_interp, found = _analyse(sub_doc, nesting.env, nesting.override, nesting.allow_unsafe_tools)
+        deeper = _Nesting(
+            nesting.env, nesting.override, nesting.allow_unsafe_tools, (*nesting.chain, path), nesting.secrets
+        )
+        inner, more = _member_teams(sub_interp.data, sub_doc, os.path.dirname(path), deeper)
+        problems += found + more
+        nesting.secrets.update(_secrets(sub_interp, nesting.env))
+        if not any(p.severity == "error" for p in found + more):
+            built[index] = build_team(
+                _inherit(sub_interp.data, data),
+                source=sub_doc.file,
+                base_dir=os.path.dirname(path),
+                nested=inner,
+            )
+    return built, problems
+
+
+def _inherit(team: Mapping[str, Any], parent: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A team among the members uses its parent's model unless it names its own, as members do."""
+    if "model" in team or "model" not in parent:
+        return team
+    return {**team, "model": parent["model"]}
+
+
 def _load(
     doc: YamlDoc,
     env: Mapping[str, str] | None,
@@ -78,12 +160,18 @@ def _load(
     base_dir: str,
     allow_unsafe_tools: bool = False,
 ) -> LoadedTeam:
-    interp, problems = _analyse(doc, env, ModelOverride.parse(model_override), allow_unsafe_tools)
-    errors, notes = _split(problems)
+    override = ModelOverride.parse(model_override)
+    interp, problems = _analyse(doc, env, override, allow_unsafe_tools)
+    nesting = _Nesting(env, override, allow_unsafe_tools, (os.path.abspath(doc.file),))
+    nested, found = (
+        _member_teams(interp.data, doc, base_dir, nesting) if not _split(problems)[0] else ({}, [])
+    )
+    errors, notes = _split(problems + found)
     if errors:
         raise ConfigError(errors)
-    spec = build_team(interp.data, source=doc.file, base_dir=base_dir)
-    return LoadedTeam(spec, doc, dict(interp.sources), tuple(notes), _secrets(interp, env))
+    spec = build_team(interp.data, source=doc.file, base_dir=base_dir, nested=nested)
+    secrets = _secrets(interp, env) | frozenset(nesting.secrets)
+    return LoadedTeam(spec, doc, dict(interp.sources), tuple(notes), secrets)
 
 
 SECRET_MIN_LENGTH = 6  # shorter values ("1", "true", a first name) are too common to mask in text
@@ -154,7 +242,12 @@ def check_team_file(
         doc = load_yaml(path)
     except ConfigError as err:
         return err.problems
-    return _analyse(doc, env, None, allow_unsafe_tools)[1]
+    interp, problems = _analyse(doc, env, None, allow_unsafe_tools)
+    if any(p.severity == "error" for p in problems):
+        return problems
+    base_dir = os.path.dirname(os.path.abspath(os.fspath(path)))
+    nesting = _Nesting(env, None, allow_unsafe_tools, (os.path.abspath(doc.file),))
+    return problems + _member_teams(interp.data, doc, base_dir, nesting)[1]
 
 
 _UNSET_ENV = re.compile(r"environment variable \w+ is not set")

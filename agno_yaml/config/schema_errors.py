@@ -204,6 +204,11 @@ class Checker:
             self.add(path, f"{shown} is not a tool reference", fix)
         elif path and path[-1] == "url" and "db" in path:
             self.add(path, f"{shown} is not a PostgreSQL URL", "write postgresql://USER@HOST:PORT/DBNAME")
+        elif len(path) >= 2 and path[-1] == "name" and path[-3:-2] == ("mcp_servers",):
+            fix = "use letters, digits, _ and - (a letter first, at most 32): it prefixes the tool names"
+            self.add(path, f"{shown} is not an MCP server name", fix)
+        elif len(path) >= 2 and path[-1] == "url" and path[-3:-2] == ("mcp_servers",):
+            self.add(path, f"{shown} is not an HTTP URL", "write http://HOST:PORT/mcp (or https://)")
         else:
             self.add(path, f"{shown} does not have the expected form", f"it must match {err.validator_value}")
 
@@ -213,6 +218,31 @@ class Checker:
         close = difflib.get_close_matches(str(err.instance), options, n=1)
         fix = f"did you mean {close[0]}?" if close else f"write one of: {', '.join(options)}"
         self.add(path, f"{shown} is not one of {', '.join(options)}", fix)
+
+    def on_not(self, err: Any, path: JsonPath) -> None:
+        if err.schema is self.schema["$defs"].get("mcpServer"):  # both command and url
+            self.add(path, "both command and url are given", _MCP_FIX)
+            return
+        self.add(path, err.message, "see `agno-run schema` for what this key accepts")
+
+    def on_anyOf(self, err: Any, path: JsonPath) -> None:
+        if err.schema is self.schema["$defs"].get("mcpServer"):  # neither command nor url
+            self.add(path, "neither command nor url is given", _MCP_FIX)
+            return
+        if path and path[-1] == "team" and "members" in path:  # a team as a member: a file or a mapping
+            if isinstance(err.instance, dict):  # an inline team: what is wrong inside it, where it is
+                inline = [e for e in err.context if e.schema_path and e.schema_path[0] == 1]
+                for inner in inline:
+                    self.schema_error(inner)
+                if inline:
+                    return
+            self.add(
+                path,
+                f"{self.show(path, err.instance)} is not a team",
+                "write a team file's path (relative to this file) or the team inline as a mapping",
+            )
+            return
+        self.add(path, err.message, "see `agno-run schema` for what this key accepts")
 
     def on_minProperties(self, err: Any, path: JsonPath) -> None:
         if err.schema is self.schema["$defs"].get("db"):
@@ -230,6 +260,7 @@ class Checker:
         return sorted(self.problems, key=lambda p: (p.line, p.col, p.path, p.message))
 
 
+_MCP_FIX = "give one of: command: [PROGRAM, ARG...] (started over stdio) or url: http://HOST:PORT/mcp"
 _DB_FIX = "give one of: path: DIRECTORY (TinyDB files) or url: postgresql://USER@HOST/DBNAME"
 
 

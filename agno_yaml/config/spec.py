@@ -67,6 +67,30 @@ class ModelSpec:
 
 
 @dataclass(frozen=True)
+class McpServerSpec:
+    """An MCP server of an agent (``mcp_servers``): ``command`` (stdio, run in ``cwd``) or ``url``.
+    ``env`` and ``headers`` may hold secrets; the team's secrets mask them wherever shown."""
+
+    name: str
+    command: tuple[str, ...] | None = None
+    url: str | None = None
+    transport: str = "streamable-http"  # for a url: "streamable-http" or "sse"
+    env: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
+    include_tools: tuple[str, ...] | None = None
+    exclude_tools: tuple[str, ...] = ()
+    timeout: float = 30.0
+    cwd: str | None = None  # the team file's directory: where a command runs
+
+    def key(self) -> str:
+        """What makes two servers the same running server (a process-wide registry's key)."""
+        import json
+
+        env, headers = sorted(self.env.items()), sorted(self.headers.items())
+        return json.dumps([self.command, self.url, self.transport, env, headers, self.cwd])
+
+
+@dataclass(frozen=True)
 class MemberSpec:
     name: str
     id: str
@@ -80,6 +104,10 @@ class MemberSpec:
     num_history_messages: int | None = None
     read_chat_history: bool = False
     read_tool_call_history: bool = False
+    mcp_servers: tuple[McpServerSpec, ...] = ()
+    team: TeamSpec | None = None  # a team among the members: it runs its own mode and members
+    # The JSON Schema its answer must match, as written; a relative {file: PATH} made absolute.
+    output_schema: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -129,11 +157,14 @@ class TeamSpec:
     store_tool_results: bool = True
     store_history_messages: bool = False  # Agno 3.x default: stored runs never carry history copies
     tools: tuple[str, ...] = ()
+    mcp_servers: tuple[McpServerSpec, ...] = ()
     allow_unsafe_tools: bool = False
     max_tool_calls_per_round: int = 16
     session_state: Mapping[str, Any] = field(default_factory=dict)
     add_session_state_to_context: bool = False
     resolve_in_context: bool = False
+    # The JSON Schema the final answer must match, as written; a relative {file: PATH} made absolute.
+    output_schema: Mapping[str, Any] | None = None
 
     @property
     def mode(self) -> Mode:

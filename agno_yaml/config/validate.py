@@ -8,6 +8,7 @@ untrusted pull request can be checked without running anything from it.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -16,6 +17,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ..errors import Problem, type_name
 from .interpolate import Interpolated
+from .output_schema import resolve as resolve_output_schema
 from .schema_errors import Checker, validator_for
 from .spec import member_id_from_name
 from .yamlload import JsonPath, YamlDoc, construct_scalar, is_plain, json_path
@@ -44,13 +46,24 @@ class _TeamChecker(Checker):
         manager = data.get("session_summary_manager")
         if isinstance(manager, Mapping):
             self.replies(("session_summary_manager", "model"), manager.get("model"))
+        self.output_schema((), data)
         members = data.get("members")
         if isinstance(members, list):
             for i, member in enumerate(members):
                 if isinstance(member, Mapping):
                     self.history_window(("members", i), member)
                     self.replies(("members", i, "model"), member.get("model"))
+                    self.output_schema(("members", i), member)
             self.member_ids(members)
+
+    def output_schema(self, path: JsonPath, mapping: Mapping[str, Any]) -> None:
+        """``output_schema`` is a valid JSON Schema, and a ``{file: PATH}`` one exists and is JSON."""
+        if "output_schema" not in mapping:
+            return
+        real = not self.doc.file.startswith("<")
+        base = os.path.dirname(os.path.abspath(self.doc.file)) if real else None
+        for inside, message, fix in resolve_output_schema(mapping["output_schema"], base)[1]:
+            self.add((*path, "output_schema", *inside), message, fix)
 
     def unsafe_tools(self, data: Mapping[str, Any], allowed: bool) -> None:
         """Standard-library and built-in callables are refused as tools unless the file (or the

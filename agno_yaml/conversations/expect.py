@@ -51,7 +51,9 @@ class TurnFacts:
         calls = list(run.tool_calls)
         for member_run in output.member_runs:
             calls += member_run.tool_calls
-        return cls(say, output, seconds, history, [r.member or "" for r in output.member_runs], calls)
+        # The leader's own delegations: a team among the members asks its members in runs of its own.
+        asked = [r.member or "" for r in output.member_runs if r.parent_run_id == run.run_id]
+        return cls(say, output, seconds, history, asked, calls)
 
     @property
     def answer(self) -> str:
@@ -166,6 +168,19 @@ def _json_check(expect: Any, answer: str) -> list[Miss]:
         )
         for e in errors[:5]
     ]
+
+
+def _output_check(want: Any, got: Any) -> list[Miss]:
+    """The structured output (``output_schema``) holds ``want``: mappings as a subset, recursively."""
+    if is_subset(want, got):
+        return []
+
+    def compact(value: Any) -> str:
+        text = json.dumps(value, ensure_ascii=False)
+        return text if len(text) <= SHOWN else text[:SHOWN] + "..."
+
+    shown = "no structured output (the agent has no output_schema)" if got is None else compact(got)
+    return [Miss(("output",), f"expected the output to hold {compact(want)}; got {shown}", want, got)]
 
 
 def _team_checks(expect: dict[str, Any], facts: TurnFacts) -> list[Miss]:
@@ -313,6 +328,8 @@ def check_turn(expect: dict[str, Any], facts: TurnFacts, judge: Judge | None = N
     misses = _text_checks(expect, facts.answer)
     if expect.get("json"):
         misses += _json_check(expect["json"], facts.answer)
+    if "output" in expect:
+        misses += _output_check(expect["output"], out.run.output)
     misses += _team_checks(expect, facts) + _session_checks(expect, facts) + _budget_checks(expect, facts)
     if "judge" in expect and judge is not None:
         passed, why = judge(expect["judge"]["rubric"], expect["judge"].get("model"), facts.say, facts.answer)

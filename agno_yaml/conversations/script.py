@@ -254,7 +254,8 @@ class AgentModel:
 
     def complete(
         self, messages: Sequence[Message], tools: Sequence[dict[str, Any]] | None = None,
-        stream: bool = False, on_text: OnText | None = None,
+        stream: bool = False, on_text: OnText | None = None, *,
+        response_format: dict[str, Any] | None = None,
     ) -> Completion:  # fmt: skip
         self.calls += 1
         scripted = self.script.take(self.agent)
@@ -271,7 +272,10 @@ class AgentModel:
             return completion
         if self.base is None:
             raise ModelError(f"{self.agent} has no model")
-        completion = self.base.complete(messages, tools, stream, on_text)
+        if response_format is not None:
+            completion = self.base.complete(messages, tools, stream, on_text, response_format=response_format)
+        else:  # a model of the user's own may not know the keyword
+            completion = self.base.complete(messages, tools, stream, on_text)
         if self.cassette is not None:
             self.cassette.add(self.agent, self.name, request, completion)
         return completion

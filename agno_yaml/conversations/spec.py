@@ -77,10 +77,18 @@ def _offered(team: LoadedTeam, model: str | None) -> tuple[set[str], set[str]]:
     from ..runtime.compile import compile_team  # imports the team's tool modules, as a run will
 
     compiled = compile_team(team, model_override=model or "echo", store=False)
-    tools = set(compiled.leader.tools)
-    for agent in compiled.members.values():
-        tools |= set(agent.tools)
-    return set(compiled.members), tools
+    members: set[str] = set()
+    tools: set[str] = set()
+    teams = [compiled]
+    while teams:  # the teams among the members, and theirs: their agents are scripted by id too
+        current = teams.pop()
+        tools |= set(current.leader.tools)
+        for member_id, agent in current.members.items():
+            members.add(member_id)
+            tools |= set(agent.tools)
+            if agent.team is not None:
+                teams.append(agent.team)
+    return members, tools
 
 
 class _Check:

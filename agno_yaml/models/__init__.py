@@ -35,8 +35,13 @@ class Model(Protocol):
         tools: Sequence[dict[str, Any]] | None = None,
         stream: bool = False,
         on_text: OnText | None = None,
+        *,
+        response_format: dict[str, Any] | None = None,
     ) -> Completion:
-        """Answer ``messages``. With ``stream``, text deltas go to ``on_text`` as they arrive."""
+        """Answer ``messages``. With ``stream``, text deltas go to ``on_text`` as they arrive.
+
+        ``response_format`` (OpenAI's ``{"type": "json_schema", ...}``) is given only to an agent
+        with an ``output_schema``; a model may ignore it (the run loop checks the answer anyway)."""
         ...
 
 

@@ -92,12 +92,16 @@ class LiteLLMModel:
         tools: Sequence[dict[str, Any]] | None = None,
         stream: bool = False,
         on_text: OnText | None = None,
+        *,
+        response_format: dict[str, Any] | None = None,
     ) -> Completion:
         self._check_key()
         self._check_local()
         # ~3 s the first time, on the worker thread like every other litellm call
         litellm = load_litellm() if litellm_loaded() else off_caller_thread(lambda emit: load_litellm())
         kwargs = self._kwargs(messages, tools, stream)
+        if response_format is not None:
+            kwargs["response_format"] = response_format
         attempts = self.num_retries + 1
         previous: Failure | None = None
         for attempt in range(1, attempts + 1):

@@ -54,8 +54,52 @@ def completion_for(
     return Completion(reply, usage, name, "tool_calls" if reply.tool_calls else "stop")
 
 
-def _record(requests: list[dict[str, Any]], messages: Sequence[Message], tools: Tools) -> None:
-    requests.append({"messages": [m.to_openai() for m in messages], "tools": list(tools or [])})
+def _record(
+    requests: list[dict[str, Any]], messages: Sequence[Message], tools: Tools,
+    response_format: dict[str, Any] | None = None,
+) -> None:  # fmt: skip
+    request: dict[str, Any] = {"messages": [m.to_openai() for m in messages], "tools": list(tools or [])}
+    if response_format is not None:
+        request["response_format"] = response_format
+    requests.append(request)
+
+
+def shaped(schema: Any, text: str, depth: int = 0) -> Any:
+    """A value of ``schema``'s shape built from ``text`` (echo's structured answer): every string is
+    ``text``, numbers their minimum or 0, objects their required properties (all when none are
+    required), arrays their minItems. Good enough for the schemas answers use; not a full generator."""
+    if not isinstance(schema, dict) or depth > 8:
+        return text
+    if "const" in schema:
+        return schema["const"]
+    if isinstance(schema.get("enum"), list) and schema["enum"]:
+        return schema["enum"][0]
+    for key in ("anyOf", "oneOf", "allOf"):
+        if isinstance(schema.get(key), list) and schema[key]:
+            return shaped(schema[key][0], text, depth + 1)
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind is None:
+        kind = "object" if "properties" in schema else "array" if "items" in schema else "string"
+    if kind == "object":
+        props: Any = schema.get("properties")
+        props = props if isinstance(props, dict) else {}
+        required: Any = schema.get("required")
+        required = required if isinstance(required, list) else list(props)
+        return {name: shaped(props.get(name, {}), text, depth + 1) for name in required}
+    if kind == "array":
+        count: Any = schema.get("minItems", 1)
+        return [shaped(schema.get("items", {}), text, depth + 1) for _ in range(int(count))]
+    if kind in ("integer", "number"):
+        low: Any = schema.get("minimum", schema.get("exclusiveMinimum", 0))
+        value = low + 1 if "exclusiveMinimum" in schema and "minimum" not in schema else low
+        return int(value) if kind == "integer" else value
+    if kind == "boolean":
+        return False
+    if kind == "null":
+        return None
+    return text
 
 
 def parse_reply(raw: Reply, number: int, who: str) -> Message:
@@ -92,11 +136,15 @@ class EchoModel:
 
     def complete(
         self, messages: Sequence[Message], tools: Tools = None, stream: bool = False,
-        on_text: OnText | None = None,
+        on_text: OnText | None = None, *, response_format: dict[str, Any] | None = None,
     ) -> Completion:  # fmt: skip
-        _record(self.requests, messages, tools)
+        _record(self.requests, messages, tools, response_format)
         offered = {t["function"]["name"]: t["function"] for t in tools or []}
-        return completion_for(self.name, messages, self._reply(list(messages), offered), stream, on_text)
+        reply = self._reply(list(messages), offered)
+        schema = ((response_format or {}).get("json_schema") or {}).get("schema")
+        if isinstance(schema, dict) and not reply.tool_calls:  # output_schema: the echo, shaped as asked
+            reply = Message("assistant", json.dumps(shaped(schema, reply.content or ""), ensure_ascii=False))
+        return completion_for(self.name, messages, reply, stream, on_text)
 
     def _reply(self, messages: list[Message], tools: dict[str, dict[str, Any]]) -> Message:
         system = (messages[0].content or "") if messages and messages[0].role == "system" else ""
@@ -155,9 +203,9 @@ class ScriptedModel:
 
     def complete(
         self, messages: Sequence[Message], tools: Tools = None, stream: bool = False,
-        on_text: OnText | None = None,
+        on_text: OnText | None = None, *, response_format: dict[str, Any] | None = None,
     ) -> Completion:  # fmt: skip
-        _record(self.requests, messages, tools)
+        _record(self.requests, messages, tools, response_format)
         if self._next >= len(self.replies):
             raise ModelError(
                 f"the scripted model has no reply left (it had {len(self.replies)}); add one to its replies list",
@@ -182,9 +230,9 @@ class FunctionModel:
 
     def complete(
         self, messages: Sequence[Message], tools: Tools = None, stream: bool = False,
-        on_text: OnText | None = None,
+        on_text: OnText | None = None, *, response_format: dict[str, Any] | None = None,
     ) -> Completion:  # fmt: skip
-        _record(self.requests, messages, tools)
+        _record(self.requests, messages, tools, response_format)
         try:
             raw = self.fn(list(messages), list(tools or []))
         except ModelError:

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..config import LoadedTeam
+from ..config.output_schema import resolve as resolve_output_schema
 from ..config.overrides import ModelOverride
-from ..config.spec import ModelSpec, TeamSpec
+from ..config.spec import McpServerSpec, MemberSpec, ModelSpec, TeamSpec
 from ..config.yamlload import JsonPath, json_path
 from ..errors import ConfigError, Problem, Severity, ToolImportError
 from ..models import Model, get_model
@@ -106,6 +108,35 @@ class _Tools:
                 self.warnings += [_Found(path, *_split(f"tool {ref!r}: {w}")) for w in tool.warnings]
         return tools
 
+    def mcp(
+        self, servers: tuple[McpServerSpec, ...], at: JsonPath, taken: Collection[str]
+    ) -> dict[str, ToolDef]:
+        """The tools of an agent's MCP servers (each started, or reused, here); a server that does
+        not start is a problem at its entry, with why and the last lines of its stderr."""
+        if not servers:
+            return {}
+        from ..tools.mcp_servers import McpError, mcp_tools
+
+        tools: dict[str, ToolDef] = {}
+        for index, server in enumerate(servers):
+            path = (*at, index)
+            if any(s.name == server.name for s in servers[:index]):
+                second = f"a second MCP server named {server.name!r}"
+                self.problems.append(_Found((*path, "name"), second, "give each server its own name"))
+                continue
+            try:
+                found = mcp_tools(server, self.spec.store_media)
+            except McpError as exc:
+                fix = "check the command or url, or run the server by hand"
+                self.problems.append(_Found(path, str(exc), fix))
+                continue
+            for name in found:
+                if name in taken:
+                    clash = f"the MCP tool {name!r} has the name of another tool"
+                    self.problems.append(_Found(path, clash, "rename the server"))
+            tools.update(found)
+        return tools
+
 
 def _locate(team: LoadedTeam | TeamSpec, found: list[_Found], severity: Severity = "error") -> list[Problem]:
     """Problems at the file's line and column (at its top when the team has no located document)."""
@@ -151,6 +182,7 @@ def compile_team(
             team_id=spec.id,
         ),
     }
+    leader_tools.update(tools.mcp(spec.mcp_servers, ("mcp_servers",), leader_tools))
     leader = Agent(
         name=spec.name,
         model=pick("leader", spec.model),
@@ -161,8 +193,15 @@ def compile_team(
         num_history_messages=spec.num_history_messages,
         max_tokens=spec.model.max_tokens,
     )
+    nested = {
+        member.id: _nested_team(member, override, model_for or pick, max_rounds, strict)
+        for member in spec.members
+        if member.team is not None
+    }
     members = {
-        member.id: Agent(
+        member.id: _team_member(member, nested[member.id])
+        if member.id in nested
+        else Agent(
             name=member.name,
             model=pick(member.id, member.model),
             system_message=member_system_message(member, spec),
@@ -172,6 +211,7 @@ def compile_team(
                     read_chat_history=member.read_chat_history,
                     read_tool_call_history=member.read_tool_call_history,
                 ),
+                **tools.mcp(member.mcp_servers, ("members", index, "mcp_servers"), member.tools),
             },
             member_id=member.id,
             add_history_to_context=member.add_history_to_context,
@@ -182,6 +222,7 @@ def compile_team(
         for index, member in enumerate(spec.members)
     }
     tools.problems += _tool_choice_problems(spec, leader, members)
+    tools.problems += _output_schemas(spec, leader, members)
     if tools.problems or (strict and tools.warnings):
         raise ConfigError(_locate(team, tools.problems + (tools.warnings if strict else [])))
     if store is True:
@@ -197,9 +238,33 @@ def compile_team(
         else None
     )
     warnings = tuple(_locate(team, tools.warnings, "warning"))
+    secrets = _secrets(team, spec).union(*(t.secrets for t in nested.values()))
     return Team(
         spec, leader, members, session_store, max_rounds=max_rounds, summarizer=summarizer,
-        warnings=warnings, secrets=_secrets(team, spec), max_tool_calls=spec.max_tool_calls_per_round,
+        warnings=warnings, secrets=secrets, max_tool_calls=spec.max_tool_calls_per_round,
+    )  # fmt: skip
+
+
+def _nested_team(
+    member: MemberSpec, override: ModelOverride | None, pick: ModelFor, max_rounds: int, strict: bool
+) -> Team:
+    """A team among the members, compiled on its own (no store: its runs go into the parent's
+    session). Its leader's model is asked for under the member's id (how conversation scripts and
+    ``--model ID=...`` name it); its members under their own ids."""
+    assert member.team is not None
+    team = compile_team(
+        member.team, model_override=override, store=False, max_rounds=max_rounds, strict=strict,
+        model_for=lambda key, model: pick(member.id if key == "leader" else key, model),
+    )  # fmt: skip
+    team.as_member = member.id
+    return team
+
+
+def _team_member(member: MemberSpec, team: Team) -> Agent:
+    """The parent's view of a team among its members: delegated to by id, run by its own loop."""
+    return Agent(
+        name=member.name, model=team.leader.model, system_message=team.leader.system_message,
+        tools=team.leader.tools, member_id=member.id, max_tokens=team.leader.max_tokens, team=team,
     )  # fmt: skip
 
 
@@ -228,6 +293,24 @@ def _tool_choice_problems(spec: TeamSpec, leader: Agent, members: dict[str, Agen
                 "use auto, required, none or one of its tools",
             )
         )
+    return found
+
+
+def _output_schemas(spec: TeamSpec, leader: Agent, members: dict[str, Agent]) -> list[_Found]:
+    """Each agent's ``output_schema`` read (a file) and checked as a JSON Schema; the agent gets it."""
+    found = []
+    places: list[tuple[Any, JsonPath, Agent]] = [(spec.output_schema, ("output_schema",), leader)]
+    places += [
+        (member.output_schema, ("members", index, "output_schema"), members[member.id])
+        for index, member in enumerate(spec.members)
+        if member.team is None
+    ]
+    for raw, where, agent in places:
+        if raw is None:
+            continue
+        schema, problems = resolve_output_schema(raw, None)
+        found += [_Found((*where, *inside), message, fix) for inside, message, fix in problems]
+        agent.output_schema = schema
     return found
 
 

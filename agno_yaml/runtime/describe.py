@@ -127,6 +127,8 @@ def _agent_view(agent: Agent) -> dict[str, Any]:
     )
     view["system_message"] = agent.system_message
     view["tools"] = agent.tool_schemas()
+    if agent.output_schema is not None:
+        view["output_schema"] = agent.output_schema  # as sent in response_format (a file's, read)
     return view
 
 

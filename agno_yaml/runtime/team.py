@@ -12,6 +12,7 @@ lines for replies that are not what they seem (empty, cut, too long) come from `
 from __future__ import annotations
 
 import copy
+import dataclasses
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -28,6 +29,10 @@ from .history import history_messages
 from .prompts import fill_placeholders, with_session_state, with_session_summary
 from .replies import answer_warnings, empty_reply, overflow, route_of
 from .sessions import SessionAPI
+from .structured import check as check_structured
+from .structured import failure_line as structured_failure
+from .structured import repair_request
+from .structured import response_format as structured_format
 from .summary import Summarizer, SummaryOutcome, should_try, update_summary
 from .turn import PARAGRAPH, Agent, OnEvent, Output, RunOutput, StoredRuns, Turn
 
@@ -39,6 +44,12 @@ __all__ = ["DEFAULT_MAX_ROUNDS", "DEFAULT_MAX_TOOL_CALLS", "Team"]
 
 class _RoundLimit(Exception):
     pass
+
+
+def agent_response_format(agent: Agent) -> dict[str, Any]:
+    """The ``response_format`` an agent with an ``output_schema`` sends with each request."""
+    assert agent.output_schema is not None
+    return structured_format(agent.member_id or agent.name, agent.output_schema)
 
 
 class Team(SessionAPI):
@@ -68,6 +79,7 @@ class Team(SessionAPI):
         self.max_rounds = max_rounds
         self.summarizer = summarizer  # None: summaries are off
         self.keys_required = True  # False when no model reaches a provider (replayed from recordings)
+        self.as_member: str | None = None  # the member id when this team runs as a parent's member
         self.policy = StorePolicy(
             store_tool_results=spec.store_tool_results,
             store_history_messages=spec.store_history_messages,
@@ -221,6 +233,9 @@ class Team(SessionAPI):
                     f"model {spec.id}: no API key: set {names} in the environment (or api_key: in the "
                     f"model mapping), or run offline with --model echo"
                 )
+        for agent in self.members.values():  # the teams among the members, and theirs
+            if agent.team is not None:
+                agent.team.check_keys()
 
     def _fail(self, run: RunRecord, status: str, error: str, *, partial: str = "") -> None:
         run.status = status  # type: ignore[assignment]
@@ -321,10 +336,11 @@ class Team(SessionAPI):
         system = agent.system_message
         if self.spec.resolve_in_context:
             system = fill_placeholders(system, turn.state)
-        stored = (turn.summary or {}).get("summary") if agent.member_id is None else None
+        top = agent.member_id is None and self.as_member is None  # the leader of the top team
+        stored = (turn.summary or {}).get("summary") if top else None
         if stored and self.spec.add_session_summary_to_context:
             system = with_session_summary(system, str(stored))  # per turn: the summary changes every run
-        if agent.member_id is None and self.spec.add_session_state_to_context:
+        if top and self.spec.add_session_state_to_context:
             system = with_session_state(system, turn.state)
         messages = [Message("system", system)] if system else []
         if agent.add_history_to_context:
@@ -332,7 +348,7 @@ class Team(SessionAPI):
                 iter(turn.past_runs),
                 num_runs=agent.num_history_runs,
                 num_messages=agent.num_history_messages,
-                member=agent.member_id,
+                member=agent.member_id if agent.member_id is not None else self.as_member,
             )
         messages.append(Message("user", user_text))
         return messages
@@ -347,12 +363,18 @@ class Team(SessionAPI):
         schemas = agent.tool_schemas()
         said: list[str] = []  # text written in rounds that also called tools: it is part of the answer
         empty = 0  # empty replies so far: the first is asked again, the second fails the run
-        streaming = streams  # off after an empty streamed reply: the text is then written at once
+        # Off after an empty streamed reply: the text is then written at once. A structured answer
+        # (output_schema) is never streamed: it is shown once checked, so stdout holds only valid JSON.
+        streaming = streams and agent.output_schema is None
+        # output_schema: JSON against it is asked for on every round (providers take it beside tools)
+        wanted = {} if agent.output_schema is None else {"response_format": agent_response_format(agent)}
+        repaired = False  # a wrong structured answer is sent back once
         for _ in range(self.max_rounds):
             try:
                 completion = agent.model.complete(
-                    messages, schemas or None, stream=streaming, on_text=on_text if streaming else None
-                )
+                    messages, schemas or None, stream=streaming, on_text=on_text if streaming else None,
+                    **wanted,
+                )  # fmt: skip
             except ModelError as exc:
                 if exc.kind != "context_overflow":
                     raise
@@ -368,10 +390,23 @@ class Team(SessionAPI):
                     streaming = False
                     continue
                 raise ModelError(empty_reply(agent, completion.finish_reason, empty))
-            if streams and not streaming and reply.content:
+            if streams and not streaming and reply.content and agent.output_schema is None:
                 turn.output.write(reply.content)
             messages.append(reply)
             if not reply.tool_calls:
+                if agent.output_schema is not None:
+                    checked = check_structured(reply.content, agent.output_schema)
+                    if not checked.ok:
+                        if repaired:
+                            raise ModelError(structured_failure(checked))
+                        repaired = True
+                        messages.append(Message("user", repair_request(checked)))
+                        continue
+                    run.output, run.content = checked.value, checked.text  # the answer is the JSON alone
+                    if streams:
+                        turn.output.write(checked.text)
+                    run.truncated = completion.finish_reason == "length"
+                    return
                 run.content = PARAGRAPH.join([*said, reply.content or ""]) if said else (reply.content or "")
                 run.truncated = completion.finish_reason == "length"
                 return
@@ -412,6 +447,13 @@ class Team(SessionAPI):
             r.truncated for r in turn.member_runs if r.parent_run_id == run.run_id and r.member in answering
         )
 
+    def run_as_member(self, run: RunRecord, turn: Turn, task: str) -> None:
+        """Run this team's leader loop for a parent's delegated ``task`` into ``run``: its own mode and
+        members, its members' runs stored with the parent's turn (children of ``run``). Not streamed:
+        its answer goes back to the parent's leader (or, in a route parent, is the answer)."""
+        inner = dataclasses.replace(turn, stream=False, output=Output(None))
+        self._run_agent(self.leader, run, inner, task)
+
     def run_member(self, agent: Agent, task: str, parent: RunRecord, turn: Turn) -> RunRecord:
         """A member's own run for ``task``, delegated from ``parent``; a failure is recorded on it."""
         text = task if self.spec.determine_input_for_members else turn.message
@@ -423,7 +465,10 @@ class Team(SessionAPI):
             turn.output.paragraph()  # a route answer streams as its own paragraph, as in the final content
         started = time.perf_counter()
         try:
-            self._run_agent(agent, member_run, turn, text)
+            if agent.team is not None:
+                agent.team.run_as_member(member_run, turn, text)
+            else:
+                self._run_agent(agent, member_run, turn, text)
         except (ModelError, _RoundLimit) as exc:
             self._fail(member_run, "error", str(exc))
         member_run.duration = time.perf_counter() - started

@@ -39,6 +39,8 @@ class Agent:
     num_history_runs: int | None = 3
     num_history_messages: int | None = None
     max_tokens: int | None = None  # the model's output limit, when the file sets one (named in warnings)
+    team: Any = None  # a team among the members (runtime.team.Team): it runs its own loop for a task
+    output_schema: dict[str, Any] | None = None  # the JSON Schema its final answer must match
 
     def tool_schemas(self) -> list[dict[str, Any]]:
         return [t.to_openai() for t in self.tools.values()]
@@ -105,6 +107,7 @@ class RunOutput:
             "saved": self.save_error is None,
             "save_error": self.save_error,
             "warnings": list(self.warnings),
+            "output": run.output,  # the answer parsed as JSON when the team has an output_schema
         }
 
 

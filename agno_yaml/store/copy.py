@@ -12,6 +12,11 @@ in the same order, the same team, summary, state and metadata), is skipped; so a
 the target holds differently, or that is another user's there, is a conflict: never overwritten,
 reported with the reason. A session that cannot be copied (damaged in the source, refused by the
 target) is reported with its error and does not stop the others.
+
+A PostgreSQL target imports each session in one transaction, so a killed copy leaves nothing half
+there. A TinyDB import killed between writing the runs and the session file leaves the runs, from
+which the store rebuilds the session without its summary, state and metadata: that session is a
+conflict, named as such with the fix (delete it there and copy again), never silently skipped.
 """
 
 from __future__ import annotations

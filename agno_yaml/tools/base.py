@@ -40,6 +40,7 @@ class ToolDef:
     context: str | None = None  # SESSION_CONTEXT / DELEGATION_CONTEXT: passed as the first argument
     warnings: tuple[str, ...] = ()  # how the tool is described to the model could be better
     wants_state: bool = False  # a Python tool with a ``session_state`` parameter: gets the live state
+    takes_arguments: bool = False  # the function gets the checked arguments as one dict (MCP tools)
 
     def to_openai(self) -> dict[str, Any]:
         spec = {"name": self.name, "description": self.description, "parameters": self.parameters}
@@ -86,6 +87,8 @@ def call_tool(tool: ToolDef, arguments: str, context: Any = None, state: dict[st
     problems = check_arguments(tool.parameters, args)
     if problems:
         raise _invalid(tool, "; ".join(problems))
+    if tool.takes_arguments:
+        return _as_text(fn(args))
     try:
         positional, keyword = to_python(fn, args, skip_first=tool.context is not None)
     except Mismatch as e:
@@ -99,6 +102,10 @@ def call_tool(tool: ToolDef, arguments: str, context: Any = None, state: dict[st
         import asyncio  # only async tools need it, and it costs ~40 ms to import
 
         result = asyncio.run(result)
+    return _as_text(result)
+
+
+def _as_text(result: Any) -> str:
     if isinstance(result, str):
         return result
     if result is None:
