@@ -459,3 +459,27 @@ def test_a_turn_is_stored_whole_or_not_at_all_when_killed(tmp_path: Path) -> Non
             if run.run_id.startswith("rL"):
                 number = run.run_id[2:]
                 assert {f"rM{number}-0", f"rM{number}-1"} <= ids, f"turn {number} was stored in part"
+
+
+def test_an_import_killed_half_way_is_discarded_never_rebuilt(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed after its runs but before its session document: the session does not exist (no rebuild
+    without its summary), and importing it again stores it whole."""
+    source = SessionStore(tmp_path / "src")
+    source.append_runs("s1", ALICE, "t", [make_run(1), make_run(2)], summary={"summary": "kept"})
+    document = source.export_session("s1", ALICE)
+    target = SessionStore(tmp_path / "dst")
+
+    def killed(*_: object) -> None:
+        raise KeyboardInterrupt("killed between the runs and the session document")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(backend_mod, "write_doc", killed)
+        with pytest.raises(KeyboardInterrupt):
+            target.import_session(document, ALICE)
+    again = SessionStore(tmp_path / "dst")
+    assert again.get_session("s1", ALICE) is None and again.list_sessions(ALICE) == []
+    assert not [w for w in again.take_warnings() if "s1" in w]  # the session was not "rebuilt"
+    info = again.import_session(document, ALICE)
+    assert info.summary == {"summary": "kept"} and [r.run_id for r in again.runs("s1", ALICE)] == ["r1", "r2"]

@@ -407,7 +407,9 @@ class TinyDBStore(StoreBase):
 
     def _put_session(self, session: dict[str, Any], runs: list[RunRecord]) -> SessionInfo:
         """An imported session, written as it was: runs in segments of the usual size, then the
-        session document, then the index."""
+        session document, then the index. Whole or not at all: the delete marker is written first,
+        so until it is removed (the commit) the session does not exist for anyone, and an import
+        killed half way is discarded by the next writer of that id, never rebuilt from its runs."""
         session_id, user_id = session["session_id"], session["user_id"]
         docs = [stored_run(r, session_id, user_id, session["team_id"], StorePolicy()) for r in runs]
         sdir = self.session_dir(session_id)
@@ -418,6 +420,9 @@ class TinyDBStore(StoreBase):
                 self._tidy(sdir)
                 if read_doc(sdir, session_id) is not None or segment_indices(sdir):
                     raise taken(session_id)
+                marker = os.path.join(sdir, DELETE_MARKER)
+                with open(marker, "w", encoding="utf-8"):
+                    pass  # until this is removed, what follows is an unfinished import
                 for index, start in enumerate(range(0, len(docs), SEGMENT_RUNS)):
                     chunk = {str(start + n + 1): d for n, d in enumerate(docs[start : start + SEGMENT_RUNS])}
                     AtomicJSONStorage(segment_file(sdir, index)).write({RUNS_TABLE: chunk})
@@ -427,6 +432,7 @@ class TinyDBStore(StoreBase):
                     segment_runs=SEGMENT_RUNS, segment_bytes=SEGMENT_BYTES,
                 )  # fmt: skip
                 write_doc(sdir, doc)
+                os.unlink(marker)  # the commit: the session exists, whole
                 self._reindex(sdir, doc)
                 return SessionInfo.from_doc(doc)
 
