@@ -166,7 +166,7 @@ def test_a_call_that_outlasts_the_timeout_is_an_error_result(tmp_path: Path) -> 
     )
     started = time.monotonic()
     out = team.run("sleep", user_id="u", session_id="s")
-    assert time.monotonic() - started < 10
+    assert time.monotonic() - started < 25  # the sleep asked for is 30 s
     assert out.ok, out.run.error
     sleep, echo = out.run.tool_calls
     assert sleep.error is not None and "timed out" in sleep.error

@@ -294,3 +294,13 @@ def test_sessions_of_every_served_team_are_found_in_memory_stores(tmp_path: Path
         }
         assert listed == {"a": TEAM, "b": "second"}
         assert c.get("/sessions/b", params={"user_id": "u1"}).status_code == 200
+
+
+def test_serve_refuses_a_team_file_that_does_not_load_with_its_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: X\nmodel: echo\nnum_history_runs: lots\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["serve", str(bad)])
+    assert result.exit_code == 2 and result.stderr.startswith(f"{bad}:3:19: $.num_history_runs:")
+    missing = CliRunner().invoke(cli, ["serve", str(tmp_path / "nope.yaml")])
+    assert missing.exit_code == 2 and "cannot read the team file" in missing.stderr
+    assert "internal error" not in result.stderr + missing.stderr

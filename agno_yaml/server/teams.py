@@ -35,6 +35,7 @@ class ServedTeam:
     model_override: str | None = None
     team: Team | None = None
     error: str | None = None
+    cause: ConfigError | None = None  # why the file does not load, as the CLI reports it
     _seen: tuple[int, int] = (0, -1)  # (mtime_ns, size) when last looked at
     _digest: str = ""
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -65,9 +66,9 @@ class ServedTeam:
                 loaded = load_team(self.path, model_override=self.model_override)
                 team = compile_team(loaded, model_override=self.model_override, db=self.db)
             except ConfigError as exc:
-                self.team, self.error = None, str(exc)
+                self.team, self.error, self.cause = None, str(exc), exc
             else:
-                self.team, self.error = team, None
+                self.team, self.error, self.cause = team, None, None
             self._digest = digest
         self._seen = seen
 
@@ -81,7 +82,10 @@ class TeamRegistry:
         self.served: dict[str, ServedTeam] = {}
         for file in files:
             served = ServedTeam(Path(file).resolve(), db=db, model_override=model)
-            team = served.current()  # a file that does not load stops the server at start
+            try:
+                team = served.current()
+            except TeamUnavailable as exc:  # a file that does not load stops the server at start
+                raise served.cause or UsageError(str(exc)) from None
             if team.id in self.served:
                 raise UsageError(
                     f"{file}: team id {team.id!r} is also the id of {self.served[team.id].path}; "

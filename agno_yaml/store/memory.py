@@ -7,7 +7,6 @@ that could not be saved to a file fails here too, and nothing a caller holds is 
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -20,11 +19,13 @@ from .policy import StorePolicy
 from .rules import (
     SearchHit,
     SessionInfo,
+    appended_fields,
     changed_fields,
     check_id,
     check_ids,
     check_owner,
     count_turns,
+    json_copy,
     match,
     new_session_doc,
     not_found,
@@ -33,10 +34,6 @@ from .rules import (
     summary_is,
     taken,
 )
-
-
-def _copy(value: Any) -> Any:
-    return json.loads(json.dumps(value))
 
 
 class MemoryStore(StoreBase):
@@ -58,7 +55,7 @@ class MemoryStore(StoreBase):
     def get_session(self, session_id: str, user_id: str) -> SessionInfo | None:
         with self._lock:
             doc = self._owned(session_id, user_id)
-            return SessionInfo.from_doc(_copy(doc)) if doc is not None else None
+            return SessionInfo.from_doc(json_copy(doc)) if doc is not None else None
 
     def append_runs(
         self,
@@ -75,15 +72,8 @@ class MemoryStore(StoreBase):
         expected_last_run: str | None | EllipsisType = ...,
     ) -> SessionInfo:
         check_ids(session_id, user_id)
-        docs = _copy([stored_run(r, session_id, user_id, team_id, policy) for r in runs])
-        fields = _copy(
-            changed_fields(
-                time.time(),
-                ... if summary is None else summary,
-                ... if session_state is None else session_state,
-                ... if metadata is None else metadata,
-            )
-        )
+        docs = json_copy([stored_run(r, session_id, user_id, team_id, policy) for r in runs])
+        fields = json_copy(appended_fields(time.time(), summary, session_state, metadata))
         with self._lock:
             doc = self._owned(session_id, user_id)
             if doc is None:
@@ -97,14 +87,14 @@ class MemoryStore(StoreBase):
             stored.extend(docs)
             count_turns(doc, docs)
             doc.update(fields, run_count=len(stored))
-            return SessionInfo.from_doc(_copy(doc))
+            return SessionInfo.from_doc(json_copy(doc))
 
     def iter_runs_newest_first(self, session_id: str, user_id: str) -> Iterator[RunRecord]:
         with self._lock:
             if self._owned(session_id, user_id) is None:
                 return iter(())
             snapshot = list(self._runs[session_id])
-        return (RunRecord.from_dict(_copy(d)) for d in reversed(snapshot))
+        return (RunRecord.from_dict(json_copy(d)) for d in reversed(snapshot))
 
     def update_session(
         self,
@@ -116,7 +106,7 @@ class MemoryStore(StoreBase):
         metadata: dict[str, Any] | EllipsisType = ...,
         expected_summary: dict[str, Any] | None | EllipsisType = ...,
     ) -> SessionInfo:
-        fields = _copy(changed_fields(time.time(), summary, session_state, metadata))
+        fields = json_copy(changed_fields(time.time(), summary, session_state, metadata))
         with self._lock:
             doc = self._owned(session_id, user_id)
             if doc is None:
@@ -124,7 +114,7 @@ class MemoryStore(StoreBase):
             if not summary_is(doc, expected_summary):
                 fields.pop("summary", None)
             doc.update(fields)
-            return SessionInfo.from_doc(_copy(doc))
+            return SessionInfo.from_doc(json_copy(doc))
 
     def list_sessions(
         self, user_id: str | None = None, team_id: str | None = None, *, limit: int | None = None
@@ -133,7 +123,7 @@ class MemoryStore(StoreBase):
             check_id(user_id, "user id")
         with self._lock:
             found = [
-                SessionInfo.from_doc(_copy(doc))
+                SessionInfo.from_doc(json_copy(doc))
                 for doc in self._sessions.values()
                 if (user_id is None or doc["user_id"] == user_id)
                 and (team_id is None or doc["team_id"] == team_id)
@@ -176,15 +166,17 @@ class MemoryStore(StoreBase):
 
     def _put_session(self, session: dict[str, Any], runs: list[RunRecord]) -> SessionInfo:
         session_id, user_id = session["session_id"], session["user_id"]
-        docs = _copy([stored_run(r, session_id, user_id, session["team_id"], StorePolicy()) for r in runs])
+        docs = json_copy(
+            [stored_run(r, session_id, user_id, session["team_id"], StorePolicy()) for r in runs]
+        )
         with self._lock:
             if session_id in self._sessions:
                 raise taken(session_id)
-            doc = _copy(session)
+            doc = json_copy(session)
             doc["run_count"] = len(docs)
             self._sessions[session_id] = doc
             self._runs[session_id] = docs
-            return SessionInfo.from_doc(_copy(doc))
+            return SessionInfo.from_doc(json_copy(doc))
 
     def delete_session(self, session_id: str, user_id: str) -> None:
         with self._lock:

@@ -37,11 +37,13 @@ from .policy import StorePolicy
 from .rules import (
     SearchHit,
     SessionInfo,
+    appended_fields,
     changed_fields,
     check_id,
     check_ids,
     check_owner,
     count_turns,
+    json_copy,
     match,
     new_session_doc,
     not_found,
@@ -97,11 +99,6 @@ def safe_location(url: str) -> str:
         host += f":{parts.port}"
     user = f"{parts.username}:***@" if parts.username else ""
     return urlunsplit((parts.scheme, user + host, parts.path, parts.query, parts.fragment))
-
-
-def _json(value: Any) -> Any:
-    """What JSON keeps of ``value`` (as every backend stores it): a value JSON cannot hold fails here."""
-    return json.loads(json.dumps(value))
 
 
 class PostgresStore(StoreBase):
@@ -281,15 +278,8 @@ class PostgresStore(StoreBase):
         expected_last_run: str | None | EllipsisType = ...,
     ) -> SessionInfo:
         check_ids(session_id, user_id)
-        docs = _json([stored_run(r, session_id, user_id, team_id, policy) for r in runs])
-        fields = _json(
-            changed_fields(
-                time.time(),
-                ... if summary is None else summary,
-                ... if session_state is None else session_state,
-                ... if metadata is None else metadata,
-            )
-        )
+        docs = json_copy([stored_run(r, session_id, user_id, team_id, policy) for r in runs])
+        fields = json_copy(appended_fields(time.time(), summary, session_state, metadata))
 
         def work(conn: Any) -> SessionInfo:
             doc = self._owned(conn, session_id, user_id, lock=True)
@@ -354,7 +344,7 @@ class PostgresStore(StoreBase):
         metadata: dict[str, Any] | EllipsisType = ...,
         expected_summary: dict[str, Any] | None | EllipsisType = ...,
     ) -> SessionInfo:
-        fields = _json(changed_fields(time.time(), summary, session_state, metadata))
+        fields = json_copy(changed_fields(time.time(), summary, session_state, metadata))
 
         def work(conn: Any) -> SessionInfo:
             doc = self._owned(conn, session_id, user_id, lock=True)
@@ -426,8 +416,10 @@ class PostgresStore(StoreBase):
 
     def _put_session(self, session: dict[str, Any], runs: list[RunRecord]) -> SessionInfo:
         session_id, user_id = session["session_id"], session["user_id"]
-        docs = _json([stored_run(r, session_id, user_id, session["team_id"], StorePolicy()) for r in runs])
-        doc = _json(session)
+        docs = json_copy(
+            [stored_run(r, session_id, user_id, session["team_id"], StorePolicy()) for r in runs]
+        )
+        doc = json_copy(session)
         doc["run_count"] = len(docs)
 
         def work(conn: Any) -> SessionInfo:

@@ -8,6 +8,7 @@ backend does.
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 import shlex
@@ -270,6 +271,28 @@ def summary_is(
     if last_run is not ... and last_run != stored_last_run:
         return False
     return expected is ... or doc.get("summary") == expected
+
+
+def json_copy(value: Any) -> Any:
+    """What JSON keeps of ``value``, as every backend stores it: a value JSON cannot hold fails here,
+    and nothing a caller holds is shared with the store."""
+    return json.loads(json.dumps(value))
+
+
+def appended_fields(
+    now: float,
+    summary: dict[str, Any] | None,
+    session_state: dict[str, Any] | None,
+    metadata: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The session fields an append writes: as ``changed_fields``, with None meaning "unchanged"
+    (``append_runs`` takes None for a value not given)."""
+    return changed_fields(
+        now,
+        ... if summary is None else summary,
+        ... if session_state is None else session_state,
+        ... if metadata is None else metadata,
+    )
 
 
 def changed_fields(

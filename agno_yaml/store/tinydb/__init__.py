@@ -10,8 +10,8 @@ Layout under the store root (every ``*.json`` is a TinyDB database stock ``tinyd
     index.sqlite3                                derived index: each user's sessions, full-text search
 
 Segments live in ``segments``, the session document in ``sessiondoc``, rebuilding in ``repair``,
-the index in ``index``, atomic files and locks in ``files``; this module owns the locking order
-and the store protocol's methods. Ownership and the stored form of runs are the
+the index in ``index`` (and the listing and search that read it in ``catalogue``), atomic files
+and locks in ``files``; this module owns the locking order and the store protocol's other methods. Ownership and the stored form of runs are the
 shared rules of ``store.rules``.
 
 Why this shape: TinyDB reads and rewrites a whole file per operation, so the cost of an operation
@@ -29,25 +29,21 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sqlite3
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from types import EllipsisType
 from typing import Any, TypeVar
 
-from ...errors import SessionError, StoreError, UsageError
+from ...errors import StoreError, UsageError
 from ...messages import RunRecord
-from .. import StoreBase
 from ..documents import DamagedDocument, parse_run
 from ..policy import StorePolicy
 from ..rules import (
     RepairReport,
-    Said,
-    SearchHit,
     SessionInfo,
+    appended_fields,
     changed_fields,
-    check_id,
     check_ids,
     check_owner,
     count_turns,
@@ -60,8 +56,9 @@ from ..rules import (
     summary_is,
     taken,
 )
-from .files import TEMP_PREFIX, AtomicJSONStorage, DamagedFile, encode_id, locked
-from .index import IndexDamaged, SessionIndex
+from .catalogue import IndexedSessions, guarded
+from .files import TEMP_PREFIX, AtomicJSONStorage, encode_id, locked
+from .index import SessionIndex
 from .repair import rebuild
 from .segments import (
     RUNS_TABLE,
@@ -75,8 +72,6 @@ from .segments import (
 )
 from .sessiondoc import (
     DELETE_MARKER,
-    SESSION_DOC_ID,
-    SESSION_TABLE,
     being_deleted,
     read_doc,
     session_file,
@@ -86,7 +81,7 @@ from .sessiondoc import (
 T = TypeVar("T")
 
 
-class TinyDBStore(StoreBase):
+class TinyDBStore(IndexedSessions):
     """Sessions on disk. Every method opens the files it needs and closes them again: no handle
     outlives a call, so nothing cached can go stale when another process writes."""
 
@@ -151,68 +146,19 @@ class TinyDBStore(StoreBase):
         self.warn(f"session {session_id!r} had lost its session.json; {report.summary().split(' ', 2)[2]}")
         return doc
 
-    # ---- the index ---------------------------------------------------------------------------
-
-    def _indexing(self, fn: Callable[[], T]) -> T:
-        """Run an index operation; a damaged index is set aside (kept) and rebuilt from the files."""
-        try:
-            return fn()
-        except IndexDamaged as e:
-            kept = self.index.set_aside()
-            self.warn(
-                f"the session index was damaged ({e}); it was rebuilt from the sessions (the old one is kept as {kept})"
-            )
-            self._rebuild_index()
-            return fn()
-        except sqlite3.OperationalError as e:
-            raise StoreError(f"the session index {self.index.path} is busy ({e}); try again") from e
-
-    def _said(self, sdir: str, doc: dict[str, Any]) -> list[Said]:
-        """Everything said in the session, turn by turn (its turns are counted again on the way)."""
-        runs = [run for index in segment_indices(sdir) for run in read_segment(sdir, index).runs.values()]
-        doc.update(turn_count=0, first_message=None)
-        return [s for number, run in count_turns(doc, runs) for s in said_in(number, run)]
-
-    def _reindex(self, sdir: str, doc: dict[str, Any]) -> None:
-        said = self._said(sdir, doc)
-        self._indexing(lambda: self.index.put(doc, said, replace_said=True))
-
-    def _rebuild_index(self) -> int:
-        """Index every session from its files (a store made before the index, or a damaged index)."""
-        count = 0
-        if os.path.isdir(self.sessions_dir):
-            with os.scandir(self.sessions_dir) as entries:
-                dirs = [e.path for e in entries if e.is_dir()]
-            for sdir in dirs:
-                try:
-                    doc = self._read_any(sdir)
-                except StoreError as e:
-                    self.warn(f"{e} (it is left out of the index)")
-                    continue
-                if doc is not None:
-                    said = self._said(sdir, doc)
-                    self.index.put(doc, said, replace_said=True)
-                    count += 1
-        return count
-
-    def _ensure_index(self) -> None:
-        if not self.index.exists() and os.path.isdir(self.sessions_dir) and os.listdir(self.sessions_dir):
-            count = self._rebuild_index()
-            self.warn(f"built the session index of {self.root} from its {count} sessions")
-
     def get_session(self, session_id: str, user_id: str) -> SessionInfo | None:
-        doc = self._guard(lambda: self._owned_doc(session_id, user_id), session_id)
+        doc = guarded(lambda: self._owned_doc(session_id, user_id), session_id)
         return SessionInfo.from_doc(doc) if doc is not None else None
 
     def iter_runs_newest_first(self, session_id: str, user_id: str) -> Iterator[RunRecord]:
         """Runs from the newest back, parsing one segment at a time and only when the caller gets
         that far. Ownership is checked now, not on the first ``next()``. Runs that cannot be read
         are skipped with a warning naming the file and the run numbers."""
-        doc = self._guard(lambda: self._owned_doc(session_id, user_id), session_id)
+        doc = guarded(lambda: self._owned_doc(session_id, user_id), session_id)
         if doc is None:
             return iter(())
         sdir = self.session_dir(session_id)
-        indices = self._guard(lambda: segment_indices(sdir), session_id)
+        indices = guarded(lambda: segment_indices(sdir), session_id)
         return self._iter_back(sdir, indices, doc, user_id)
 
     def _iter_back(
@@ -228,7 +174,7 @@ class TinyDBStore(StoreBase):
             def read(i: int = index) -> Segment:
                 return read_segment(sdir, i)
 
-            segment = self._guard(read, session_id)
+            segment = guarded(read, session_id)
             top = max(segment.runs, default=0)
             unread = [n for n in range(top + 1, above + 1) if n not in known_lost] if segment.runs else []
             if segment.damage is not None or unread:
@@ -259,7 +205,7 @@ class TinyDBStore(StoreBase):
             f"{what}{lost}; `agno-run sessions repair {session_id}` sets damaged files aside and rebuilds it"
         )
 
-    # ---- writing -----------------------------------------------------------------------------
+    # ---- writing, deleting -----------------------------------------------------------------------------
 
     def append_runs(
         self,
@@ -321,21 +267,14 @@ class TinyDBStore(StoreBase):
                         last_run_number=last_number,
                         last_segment=index,
                     )
-                doc.update(
-                    changed_fields(
-                        now,
-                        ... if new_summary is None else new_summary,
-                        ... if session_state is None else session_state,
-                        ... if metadata is None else metadata,
-                    )
-                )
+                doc.update(appended_fields(now, new_summary, session_state, metadata))
                 write_doc(sdir, doc)
                 # The index follows the files; one that missed a turn (a kill between the two) is caught up.
                 if not self._indexing(lambda: self.index.put(doc, said, after=turns_before)):
                     self._reindex(sdir, doc)
                 return SessionInfo.from_doc(doc)
 
-        return self._guard(work, session_id)
+        return guarded(work, session_id)
 
     def _tidy(self, sdir: str) -> None:
         """Under the session's lock: finish a delete that was killed half way, and remove the
@@ -379,7 +318,7 @@ class TinyDBStore(StoreBase):
                 self._indexing(lambda: self.index.put(doc, []))
                 return SessionInfo.from_doc(doc)
 
-        return self._guard(work, session_id)
+        return guarded(work, session_id)
 
     def repair_session(self, session_id: str, user_id: str) -> RepairReport:
         """Rebuild the session from its runs: damaged files are set aside (kept), every readable
@@ -403,7 +342,7 @@ class TinyDBStore(StoreBase):
                     self._reindex(sdir, doc)
                 return report
 
-        return self._guard(work, session_id)
+        return guarded(work, session_id)
 
     def _put_session(self, session: dict[str, Any], runs: list[RunRecord]) -> SessionInfo:
         """An imported session, written as it was: runs in segments of the usual size, then the
@@ -436,75 +375,7 @@ class TinyDBStore(StoreBase):
                 self._reindex(sdir, doc)
                 return SessionInfo.from_doc(doc)
 
-        return self._guard(work, session_id)
-
-    # ---- listing and deleting ----------------------------------------------------------------
-
-    @staticmethod
-    def _read_any(sdir: str) -> dict[str, Any] | None:
-        """A session document when its id is not known (listing every session): read by its own id."""
-        try:
-            with open(session_file(sdir), encoding="utf-8") as f:
-                tables = AtomicJSONStorage.parse(f.read(), session_file(sdir))
-            claimed = tables.get(SESSION_TABLE, {}).get(SESSION_DOC_ID, {}).get("session_id")
-        except (OSError, DamagedFile, AttributeError):
-            claimed = None
-        if not isinstance(claimed, str) or not claimed:
-            return read_doc(sdir, os.path.basename(sdir))  # raises the damage, or None
-        return read_doc(sdir, claimed)
-
-    def list_sessions(
-        self, user_id: str | None = None, team_id: str | None = None, *, limit: int | None = None
-    ) -> list[SessionInfo]:
-        """Newest updated first, from the index (a user's sessions without opening their files)."""
-        if user_id is not None:
-            check_id(user_id, "user id")
-
-        def work() -> list[SessionInfo]:
-            self._ensure_index()
-            return self._indexing(lambda: self.index.sessions(user_id, team_id, limit))
-
-        return self._guard(work, None)
-
-    def latest_session(self, user_id: str, team_id: str | None = None) -> str | None:
-        """The user's most recently updated session that can be continued: a damaged one is skipped
-        (with a warning), so one damaged session never breaks ``--continue``."""
-        check_id(user_id, "user id")
-
-        def work() -> str | None:
-            self._ensure_index()
-            for limit in (5, None):
-
-                def rows(n: int | None = limit) -> list[SessionInfo]:
-                    return self.index.sessions(user_id, team_id, limit=n)
-
-                for info in self._indexing(rows):
-                    try:
-                        if self._owned_doc(info.session_id, user_id) is not None:
-                            return info.session_id
-                    except StoreError as e:
-                        self.warn(f"{e} (skipped)")
-            return None
-
-        return self._guard(work, None)
-
-    def search_sessions(
-        self,
-        user_id: str,
-        text: str,
-        *,
-        team_id: str | None = None,
-        limit: int = 20,
-        marks: tuple[str, str] = ("[", "]"),
-    ) -> list[SearchHit]:
-        """Where the user's sessions (of one team) said every word of ``text``, best matches first."""
-        check_id(user_id, "user id")
-
-        def work() -> list[SearchHit]:
-            self._ensure_index()
-            return self._indexing(lambda: self.index.search(user_id, text, team_id, limit, marks))
-
-        return self._guard(work, None)
+        return guarded(work, session_id)
 
     def delete_session(self, session_id: str, user_id: str) -> None:
         """Remove the session's data. A marker says a delete is under way, so a delete killed half
@@ -527,7 +398,7 @@ class TinyDBStore(StoreBase):
                 self._indexing(lambda: self.index.remove(session_id))
                 self._remove_session_files(sdir)
 
-        self._guard(work, session_id)
+        guarded(work, session_id)
 
     @staticmethod
     def _remove_session_files(sdir: str) -> None:
@@ -538,17 +409,3 @@ class TinyDBStore(StoreBase):
             os.unlink(session_file(sdir))
         with contextlib.suppress(FileNotFoundError):
             os.unlink(os.path.join(sdir, DELETE_MARKER))  # last: the delete is complete
-
-    # ---- errors ------------------------------------------------------------------------------
-
-    @staticmethod
-    def _guard(fn: Callable[[], T], session_id: str | None) -> T:
-        """Turn filesystem failures into one-line StoreErrors; our own errors pass through."""
-        try:
-            return fn()
-        except (SessionError, StoreError):
-            raise
-        except OSError as e:
-            where = f" for session {session_id!r}" if session_id is not None else ""
-            target = e.filename or "the session store"
-            raise StoreError(f"cannot access {target}{where}: {e.strerror or e}") from e
